@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Go's internal register ABI (Go >= 1.17) and Go runtime value layouts.
+ *   amd64: integer args in RAX, RBX, RCX, RDI, RSI, R8, R9, R10, R11; the current goroutine (g) in R14.
+ *   arm64: integer args in R0..R15; g in R28.
+ * An interface value occupies two registers (itab/type, data); a string two (ptr, len).
+ */
+#ifndef GOSCOPE_GO_ABI_H
+#define GOSCOPE_GO_ABI_H
+
+#include <linux/ptrace.h>
+
+#if defined(__TARGET_ARCH_x86)
+#define GO_ARG1(r) ((r)->rax)
+#define GO_ARG2(r) ((r)->rbx)
+#define GO_ARG3(r) ((r)->rcx)
+#define GO_ARG4(r) ((r)->rdi)
+#define GO_ARG5(r) ((r)->rsi)
+#define GO_ARG6(r) ((r)->r8)
+#define GO_ARG7(r) ((r)->r9)
+#define GO_ARG8(r) ((r)->r10)
+#define GO_ARG9(r) ((r)->r11)
+#define GO_G(r) ((r)->r14)
+#elif defined(__TARGET_ARCH_arm64)
+#define GO_ARG1(r) ((r)->regs[0])
+#define GO_ARG2(r) ((r)->regs[1])
+#define GO_ARG3(r) ((r)->regs[2])
+#define GO_ARG4(r) ((r)->regs[3])
+#define GO_ARG5(r) ((r)->regs[4])
+#define GO_ARG6(r) ((r)->regs[5])
+#define GO_ARG7(r) ((r)->regs[6])
+#define GO_ARG8(r) ((r)->regs[7])
+#define GO_ARG9(r) ((r)->regs[8])
+#define GO_G(r) ((r)->regs[28])
+#else
+#error "define __TARGET_ARCH_x86 or __TARGET_ARCH_arm64"
+#endif
+
+/* A Go string header. */
+struct go_string {
+	const char *ptr;
+	__s64 len;
+};
+
+/* A Go slice header. */
+struct go_slice {
+	const void *ptr;
+	__s64 len;
+	__s64 cap;
+};
+
+/* A Go interface value (non-empty: itab; empty: type). */
+struct go_iface {
+	const void *tab;
+	const void *data;
+};
+
+/*
+ * Copies the Go string stored at base+off into dst (cap bytes, cap a power of two), returns the string's full
+ * length (which may exceed what was copied), or -1 if it could not be read.
+ */
+static __always_inline __s64 go_read_string(const void *base, __u64 off, char *dst, __u32 cap)
+{
+	struct go_string s = {};
+	if (bpf_probe_read_user(&s, sizeof(s), (const char *)base + off) != 0)
+		return -1;
+	if (s.len <= 0 || !s.ptr)
+		return s.len < 0 ? -1 : 0;
+	__u32 n = s.len < cap ? (__u32)s.len : cap;
+	asm volatile("" : "+r"(n)); /* keep the bound check below for the verifier */
+	if (n > cap)
+		n = cap;
+	if (bpf_probe_read_user(dst, n, s.ptr) != 0)
+		return -1;
+	return s.len;
+}
+
+/* Reads a pointer-sized value at base+off; 0 when unreadable. */
+static __always_inline __u64 go_read_u64(const void *base, __u64 off)
+{
+	__u64 v = 0;
+	bpf_probe_read_user(&v, sizeof(v), (const char *)base + off);
+	return v;
+}
+
+#endif /* GOSCOPE_GO_ABI_H */

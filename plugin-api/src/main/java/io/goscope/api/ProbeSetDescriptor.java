@@ -1,0 +1,139 @@
+package io.goscope.api;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Declarative description of a probe set: what it hooks, which struct fields it needs and where its BPF object and
+ * offset table live. The host does all resolving, loading and attaching from this description.
+ *
+ * <p>The BPF object must declare the shared ring buffer as a map named {@value #RING_BUFFER_MAP} (the host replaces
+ * it with its own before load) and a {@code const volatile __u16 goscope_source} global, which the host sets to the
+ * source id it assigns the set and which the programs copy into every record header.
+ */
+public final class ProbeSetDescriptor {
+  /** Name of the ring-buffer map every probe object shares with the host. */
+  public static final String RING_BUFFER_MAP = "goscope_events";
+
+  /** Name of the {@code const volatile __u16} global that receives the host-assigned source id. */
+  public static final String SOURCE_CONSTANT = "goscope_source";
+
+  private final String id;
+  private final String description;
+  private final String bpfObjectResource;
+  @Nullable private final String offsetTableResource;
+  private final List<FunctionProbe> probes;
+  private final List<StructField> fields;
+  private final Map<String, Long> constants;
+
+  private ProbeSetDescriptor(Builder b) {
+    this.id = requireNonNull(b.id, "id");
+    this.description = b.description == null ? id : b.description;
+    this.bpfObjectResource = requireNonNull(b.bpfObjectResource, "bpfObjectResource");
+    this.offsetTableResource = b.offsetTableResource;
+    this.probes = List.copyOf(b.probes);
+    this.fields = List.copyOf(b.fields);
+    this.constants = Map.copyOf(b.constants);
+    if (probes.isEmpty()) {
+      throw new IllegalArgumentException("probe set " + id + " declares no probes");
+    }
+  }
+
+  public static Builder builder(String id) {
+    return new Builder(id);
+  }
+
+  /** Short stable id, used in configuration and logs, e.g. {@code nethttp}. */
+  public String id() {
+    return id;
+  }
+
+  public String description() {
+    return description;
+  }
+
+  /** Classpath resource (in the plugin jar) holding the compiled BPF ELF object. */
+  public String bpfObjectResource() {
+    return bpfObjectResource;
+  }
+
+  /**
+   * Classpath resource holding the bundled offset table (YAML, see the platform's {@code OffsetTable}), or null when
+   * the set relies on DWARF and type metadata only.
+   */
+  @Nullable
+  public String offsetTableResource() {
+    return offsetTableResource;
+  }
+
+  public List<FunctionProbe> probes() {
+    return probes;
+  }
+
+  public List<StructField> fields() {
+    return fields;
+  }
+
+  /** Extra {@code const volatile} globals and their values (tunables), set before load. */
+  public Map<String, Long> constants() {
+    return constants;
+  }
+
+  @Override
+  public String toString() {
+    return "ProbeSet{" + id + ", probes=" + probes.size() + ", fields=" + fields.size() + "}";
+  }
+
+  /** Builder for {@link ProbeSetDescriptor}. */
+  public static final class Builder {
+    private final String id;
+    @Nullable private String description;
+    @Nullable private String bpfObjectResource;
+    @Nullable private String offsetTableResource;
+    private final List<FunctionProbe> probes = new ArrayList<>();
+    private final List<StructField> fields = new ArrayList<>();
+    private final Map<String, Long> constants = new TreeMap<>();
+
+    private Builder(String id) {
+      this.id = requireNonNull(id, "id");
+    }
+
+    public Builder description(String description) {
+      this.description = requireNonNull(description, "description");
+      return this;
+    }
+
+    public Builder bpfObject(String resource) {
+      this.bpfObjectResource = requireNonNull(resource, "resource");
+      return this;
+    }
+
+    public Builder offsetTable(String resource) {
+      this.offsetTableResource = requireNonNull(resource, "resource");
+      return this;
+    }
+
+    public Builder probe(FunctionProbe probe) {
+      probes.add(requireNonNull(probe, "probe"));
+      return this;
+    }
+
+    public Builder field(StructField field) {
+      fields.add(requireNonNull(field, "field"));
+      return this;
+    }
+
+    public Builder constant(String name, long value) {
+      constants.put(requireNonNull(name, "name"), value);
+      return this;
+    }
+
+    public ProbeSetDescriptor build() {
+      return new ProbeSetDescriptor(this);
+    }
+  }
+}

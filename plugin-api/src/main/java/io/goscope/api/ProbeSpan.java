@@ -1,0 +1,165 @@
+package io.goscope.api;
+
+import static java.util.Objects.requireNonNull;
+
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.trace.SpanId;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.TraceId;
+
+/**
+ * A finished span decoded from a probe record. Times are kernel monotonic timestamps ({@code bpf_ktime_get_ns});
+ * the host converts them to wall-clock time.
+ */
+public final class ProbeSpan {
+  private final String name;
+  private final SpanKind kind;
+  private final String scope;
+  private final long startKtimeNanos;
+  private final long endKtimeNanos;
+  private final String traceId;
+  private final String spanId;
+  private final String parentSpanId;
+  private final Attributes attributes;
+  private final StatusCode status;
+  private final String statusDescription;
+
+  private ProbeSpan(Builder b) {
+    this.name = requireNonNull(b.name, "name");
+    this.kind = b.kind;
+    this.scope = b.scope;
+    this.startKtimeNanos = b.startKtimeNanos;
+    this.endKtimeNanos = Math.max(b.startKtimeNanos, b.endKtimeNanos);
+    this.traceId = TraceId.isValid(b.traceId) ? b.traceId : TraceId.getInvalid();
+    this.spanId = SpanId.isValid(b.spanId) ? b.spanId : SpanId.getInvalid();
+    this.parentSpanId = SpanId.isValid(b.parentSpanId) ? b.parentSpanId : SpanId.getInvalid();
+    this.attributes = b.attributes;
+    this.status = b.status;
+    this.statusDescription = b.statusDescription;
+  }
+
+  /**
+   * Starts a span.
+   *
+   * @param name span name, following the semantic conventions of the instrumented library
+   * @param scope instrumentation scope name, e.g. {@code io.goscope.nethttp}
+   */
+  public static Builder builder(String name, String scope) {
+    return new Builder(name, scope);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public SpanKind kind() {
+    return kind;
+  }
+
+  /** Instrumentation scope name. */
+  public String scope() {
+    return scope;
+  }
+
+  public long startKtimeNanos() {
+    return startKtimeNanos;
+  }
+
+  public long endKtimeNanos() {
+    return endKtimeNanos;
+  }
+
+  /** 32 lowercase hex digits; the invalid id when the probe supplied none (the host then generates one). */
+  public String traceId() {
+    return traceId;
+  }
+
+  /** 16 lowercase hex digits; the invalid id when the probe supplied none (the host then generates one). */
+  public String spanId() {
+    return spanId;
+  }
+
+  /** 16 lowercase hex digits, or the invalid id for a root span. */
+  public String parentSpanId() {
+    return parentSpanId;
+  }
+
+  public Attributes attributes() {
+    return attributes;
+  }
+
+  public StatusCode status() {
+    return status;
+  }
+
+  public String statusDescription() {
+    return statusDescription;
+  }
+
+  @Override
+  public String toString() {
+    return "ProbeSpan{" + name + " " + kind + " " + (endKtimeNanos - startKtimeNanos) + "ns " + attributes + "}";
+  }
+
+  /** Builder for {@link ProbeSpan}. */
+  public static final class Builder {
+    private final String name;
+    private final String scope;
+    private SpanKind kind = SpanKind.INTERNAL;
+    private long startKtimeNanos;
+    private long endKtimeNanos;
+    private String traceId = TraceId.getInvalid();
+    private String spanId = SpanId.getInvalid();
+    private String parentSpanId = SpanId.getInvalid();
+    private Attributes attributes = Attributes.empty();
+    private StatusCode status = StatusCode.UNSET;
+    private String statusDescription = "";
+
+    private Builder(String name, String scope) {
+      this.name = requireNonNull(name, "name");
+      this.scope = requireNonNull(scope, "scope");
+    }
+
+    public Builder kind(SpanKind kind) {
+      this.kind = requireNonNull(kind, "kind");
+      return this;
+    }
+
+    public Builder timestamps(long startKtimeNanos, long endKtimeNanos) {
+      this.startKtimeNanos = startKtimeNanos;
+      this.endKtimeNanos = endKtimeNanos;
+      return this;
+    }
+
+    public Builder traceId(String traceId) {
+      this.traceId = requireNonNull(traceId, "traceId");
+      return this;
+    }
+
+    public Builder spanId(String spanId) {
+      this.spanId = requireNonNull(spanId, "spanId");
+      return this;
+    }
+
+    public Builder parentSpanId(String parentSpanId) {
+      this.parentSpanId = requireNonNull(parentSpanId, "parentSpanId");
+      return this;
+    }
+
+    public Builder attributes(Attributes attributes) {
+      this.attributes = requireNonNull(attributes, "attributes");
+      return this;
+    }
+
+    public Builder status(StatusCode status, String description) {
+      this.status = requireNonNull(status, "status");
+      this.statusDescription = requireNonNull(description, "description");
+      return this;
+    }
+
+    public ProbeSpan build() {
+      return new ProbeSpan(this);
+    }
+  }
+}
