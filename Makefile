@@ -1,0 +1,28 @@
+# Goscope — the two commands users need: `make demo` and `make test`.
+# Both install what is missing (Debian 12, as root), build, then run.
+SHELL := /bin/bash
+MVN ?= mvn -B -ntp
+DIST := dist/target/goscope
+
+APT_PACKAGES := openjdk-17-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool golang-go \
+	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2
+
+.PHONY: deps build demo test bench clean
+
+deps:
+	@./.ci/install-deps $(APT_PACKAGES)
+
+build: deps
+	$(MVN) -DskipTests -Dmaven.test.skip=true package
+
+demo: build
+	$(DIST)/bin/goscope demo
+
+test: deps
+	$(MVN) verify
+
+bench: build
+	./benchmarks/run-all.sh
+
+clean:
+	$(MVN) -q clean

@@ -1,0 +1,132 @@
+package io.goscope.platform.agent;
+
+import static java.util.Objects.requireNonNull;
+
+import io.goscope.api.Nullable;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
+import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The agent's settings, read from environment variables and system properties the way the OTel SDK reads them
+ * ({@code GOSCOPE_RULES_DIR} and {@code -Dgoscope.rules.dir} are the same key). Documented defaults are constants.
+ */
+public final class AgentConfig {
+  /** Default interval of the /proc poll that discovers new and exited processes. */
+  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+  /** Default interval of the full reconcile (re-evaluates every process against the rules). */
+  public static final Duration DEFAULT_RECONCILE_INTERVAL = Duration.ofSeconds(30);
+  /** Default interval at which the ring buffer is drained (no per-event wake-ups). */
+  public static final Duration DEFAULT_DRAIN_INTERVAL = Duration.ofMillis(10);
+  /** Default ring buffer size: 8 MiB. */
+  public static final int DEFAULT_RING_BUFFER_BYTES = 8 << 20;
+
+  private final ConfigProperties config;
+  private final Path goscopeHome;
+
+  private AgentConfig(ConfigProperties config, Path goscopeHome) {
+    this.config = requireNonNull(config, "config");
+    this.goscopeHome = goscopeHome;
+  }
+
+  /** Reads the process environment and system properties, plus {@code overrides} (property-style keys). */
+  public static AgentConfig fromEnvironment(Map<String, String> overrides) {
+    ConfigProperties props = DefaultConfigProperties.create(overrides);
+    String home = System.getProperty("goscope.home", ".");
+    return new AgentConfig(props, Path.of(home).toAbsolutePath().normalize());
+  }
+
+  public static AgentConfig fromEnvironment() {
+    return fromEnvironment(Collections.emptyMap());
+  }
+
+  /** The full configuration, for components (exporters, discovery sources) that read their own keys. */
+  public ConfigProperties properties() {
+    return config;
+  }
+
+  /** {@code GO_APPS}: executable names to trace. */
+  public List<String> goApps() {
+    return config.getList("go.apps");
+  }
+
+  /** {@code HOST_PROC}: the host's /proc; defaults to /host/proc and falls back to /proc when that is missing. */
+  public Path hostProc() {
+    String configured = config.getString("host.proc");
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured);
+    }
+    Path host = Path.of("/host/proc");
+    return Files.isDirectory(host.resolve("self")) || Files.isDirectory(host.resolve("1")) ? host : Path.of("/proc");
+  }
+
+  /** {@code GOSCOPE_PLUGINS_DIR}: plugin jars; defaults to {@code plugins/} in the distribution. */
+  public Path pluginsDir() {
+    String dir = config.getString("goscope.plugins.dir");
+    return dir != null ? Path.of(dir) : goscopeHome.resolve("plugins");
+  }
+
+  /** {@code GOSCOPE_PLUGINS_ENABLED}: when set, only these plugin ids start. */
+  public List<String> pluginsEnabled() {
+    return config.getList("goscope.plugins.enabled");
+  }
+
+  /** {@code GOSCOPE_PLUGINS_DISABLED}: plugin ids that never start. */
+  public List<String> pluginsDisabled() {
+    return config.getList("goscope.plugins.disabled");
+  }
+
+  /** {@code GOSCOPE_RULES_DIR}: YAML selection rules, or null. */
+  @Nullable
+  public Path rulesDir() {
+    String dir = config.getString("goscope.rules.dir");
+    return dir == null || dir.isBlank() ? null : Path.of(dir);
+  }
+
+  /** {@code GOSCOPE_OFFSETS_DIR}: extra offset bundles, watched, or null. */
+  @Nullable
+  public Path offsetsDir() {
+    String dir = config.getString("goscope.offsets.dir");
+    return dir == null || dir.isBlank() ? null : Path.of(dir);
+  }
+
+  /** {@code GOSCOPE_BINARIES_DIR}: the shared hostPath for application binaries. */
+  public Path binariesDir() {
+    return Path.of(config.getString("goscope.binaries.dir", "/var/lib/apm-binaries"));
+  }
+
+  public Duration pollInterval() {
+    return config.getDuration("goscope.poll.interval", DEFAULT_POLL_INTERVAL);
+  }
+
+  public Duration reconcileInterval() {
+    return config.getDuration("goscope.reconcile.interval", DEFAULT_RECONCILE_INTERVAL);
+  }
+
+  public Duration drainInterval() {
+    return config.getDuration("goscope.drain.interval", DEFAULT_DRAIN_INTERVAL);
+  }
+
+  public int ringBufferBytes() {
+    int v = config.getInt("goscope.ring.buffer.bytes", DEFAULT_RING_BUFFER_BYTES);
+    if (v < 4096 || Integer.bitCount(v) != 1) {
+      throw new IllegalArgumentException("GOSCOPE_RING_BUFFER_BYTES must be a power of two >= 4096: " + v);
+    }
+    return v;
+  }
+
+  /** {@code NODE_NAME} from the downward API, or null outside Kubernetes. */
+  @Nullable
+  public String nodeName() {
+    return config.getString("node.name");
+  }
+
+  public Path goscopeHome() {
+    return goscopeHome;
+  }
+}

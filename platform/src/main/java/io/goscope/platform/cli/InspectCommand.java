@@ -1,0 +1,143 @@
+package io.goscope.platform.cli;
+
+import io.goscope.api.ProbeSet;
+import io.goscope.platform.agent.AgentConfig;
+import io.goscope.platform.gobinary.FieldResolver;
+import io.goscope.platform.gobinary.GoBinary;
+import io.goscope.platform.gobinary.ResolvedField;
+import io.goscope.platform.instrument.FunctionPlan;
+import io.goscope.platform.instrument.ProbePlan;
+import io.goscope.platform.instrument.ProbePlanner;
+import io.goscope.platform.plugin.PluginHost;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code goscope inspect <path|pid> [--json]}: what each probe set would attach in a binary, and why not. Pure
+ * analysis; touches no kernel object, so it runs without privileges on any file.
+ */
+final class InspectCommand {
+  private InspectCommand() {}
+
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    boolean json = false;
+    String target = null;
+    for (String a : args) {
+      if (a.equals("--json")) {
+        json = true;
+      } else if (target == null) {
+        target = a;
+      } else {
+        err.println("goscope inspect: unexpected argument " + a);
+        return 2;
+      }
+    }
+    if (target == null) {
+      err.println("usage: goscope inspect <path|pid> [--json]");
+      return 2;
+    }
+    AgentConfig config = AgentConfig.fromEnvironment();
+    Path path = target.matches("\\d+") ? config.hostProc().resolve(target).resolve("exe") : Path.of(target);
+    if (!Files.exists(path)) {
+      err.println("goscope inspect: " + path + ": no such file or process");
+      return 1;
+    }
+    Map<String, Object> report;
+    try (PluginHost plugins = PluginHost.start(config.pluginsDir(), Set.copyOf(config.pluginsEnabled()),
+            Set.copyOf(config.pluginsDisabled()));
+        GoBinary binary = GoBinary.open(path)) {
+      FieldResolver resolver = FieldResolver.forAgent(config.offsetsDir());
+      report = report(binary, plugins.probeSets(), new ProbePlanner(resolver));
+      resolver.close();
+    }
+    if (json) {
+      out.println(JsonWriter.write(report));
+    } else {
+      printText(report, out);
+    }
+    return 0;
+  }
+
+  static Map<String, Object> report(GoBinary binary, List<ProbeSet> sets, ProbePlanner planner) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("path", binary.path().toString());
+    r.put("goVersion", String.valueOf(binary.goVersion()));
+    r.put("buildId", binary.buildId().orElse(null));
+    r.put("stripped", binary.stripped());
+    r.put("pie", binary.isPie());
+    r.put("mainModule", binary.buildInfo().mainModule());
+    r.put("modules", binary.buildInfo().dependencyVersions());
+    List<Object> probeSets = new ArrayList<>();
+    for (ProbeSet set : sets) {
+      ProbePlan plan = planner.plan(binary, set.descriptor());
+      Map<String, Object> p = new LinkedHashMap<>();
+      p.put("id", plan.probeSetId());
+      p.put("verdict", plan.attachable() ? "will attach" : "skipped: " + plan.failure());
+      List<Object> fns = new ArrayList<>();
+      for (FunctionPlan f : plan.functions()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("symbol", f.probe().symbol());
+        m.put("found", f.entryFileOffset() >= 0);
+        m.put("address", f.address() == 0 ? null : hex(f.address()));
+        m.put("fileOffset", f.entryFileOffset() < 0 ? null : hex(f.entryFileOffset()));
+        m.put("returnSites", f.returnFileOffsets().size());
+        m.put("verdict", f.verdict());
+        fns.add(m);
+      }
+      p.put("functions", fns);
+      List<Object> fields = new ArrayList<>();
+      for (ResolvedField f : plan.fields()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("field", f.field().qualifiedName());
+        m.put("offset", f.offset().isPresent() ? f.offset().getAsLong() : null);
+        m.put("source", f.source().name());
+        m.put("detail", f.detail());
+        fields.add(m);
+      }
+      p.put("fields", fields);
+      probeSets.add(p);
+    }
+    r.put("probeSets", probeSets);
+    return r;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void printText(Map<String, Object> r, PrintStream out) {
+    out.println("binary:     " + r.get("path"));
+    out.println("go version: " + r.get("goVersion"));
+    out.println("build id:   " + r.get("buildId"));
+    out.println("stripped:   " + r.get("stripped") + "    pie: " + r.get("pie"));
+    out.println("main module: " + r.get("mainModule"));
+    Map<String, String> mods = (Map<String, String>) r.get("modules");
+    if (mods != null && !mods.isEmpty()) {
+      out.println("modules:");
+      mods.forEach((k, v) -> out.println("  " + k + " " + v));
+    }
+    for (Object o : (List<Object>) r.get("probeSets")) {
+      Map<String, Object> p = (Map<String, Object>) o;
+      out.println();
+      out.println("probe set " + p.get("id") + ": " + p.get("verdict"));
+      for (Object fo : (List<Object>) p.get("functions")) {
+        Map<String, Object> f = (Map<String, Object>) fo;
+        out.printf("  %s%n    found=%s address=%s offset=%s returns=%s -> %s%n", f.get("symbol"), f.get("found"),
+            f.get("address"), f.get("fileOffset"), f.get("returnSites"), f.get("verdict"));
+      }
+      out.println("  fields:");
+      for (Object fo : (List<Object>) p.get("fields")) {
+        Map<String, Object> f = (Map<String, Object>) fo;
+        out.printf("    %-36s %6s  %s%n", f.get("field"), f.get("offset") == null ? "-" : f.get("offset"),
+            f.get("source"));
+      }
+    }
+  }
+
+  private static String hex(long v) {
+    return "0x" + Long.toHexString(v);
+  }
+}

@@ -1,0 +1,74 @@
+package io.goscope.platform.instrument;
+
+import io.goscope.platform.sys.BpfObject;
+import io.goscope.platform.sys.UprobeLink;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The kernel objects one traced process holds: a loaded BPF object per probe set and its uprobe links. Closing it
+ * detaches everything; idempotent.
+ */
+public final class Instrumentation implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Instrumentation.class);
+
+  private final int pid;
+  private final String attachPath;
+  private final List<BpfObject> objects = new ArrayList<>();
+  private final List<UprobeLink> links = new ArrayList<>();
+  private final Map<String, Integer> uprobesBySet;
+  private boolean closed;
+
+  Instrumentation(int pid, String attachPath, List<BpfObject> objects, List<UprobeLink> links,
+      Map<String, Integer> uprobesBySet) {
+    this.pid = pid;
+    this.attachPath = attachPath;
+    this.objects.addAll(objects);
+    this.links.addAll(links);
+    this.uprobesBySet = Map.copyOf(uprobesBySet);
+  }
+
+  public int pid() {
+    return pid;
+  }
+
+  public String attachPath() {
+    return attachPath;
+  }
+
+  /** Probe set id → number of uprobes attached. */
+  public Map<String, Integer> uprobesBySet() {
+    return uprobesBySet;
+  }
+
+  public synchronized int linkCount() {
+    return links.size();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (UprobeLink l : links) {
+      try {
+        l.close();
+      } catch (RuntimeException e) {
+        log.debug("detach failed pid={} reason={}", pid, e.toString());
+      }
+    }
+    for (BpfObject o : objects) {
+      try {
+        o.close();
+      } catch (RuntimeException e) {
+        log.debug("object close failed pid={} reason={}", pid, e.toString());
+      }
+    }
+    links.clear();
+    objects.clear();
+  }
+}

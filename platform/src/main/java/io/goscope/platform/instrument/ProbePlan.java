@@ -1,0 +1,56 @@
+package io.goscope.platform.instrument;
+
+import io.goscope.api.FailureMode;
+import io.goscope.api.Nullable;
+import io.goscope.platform.gobinary.ResolvedField;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+
+/**
+ * What one probe set will do in one binary: resolved fields and per-function decisions. Pure data, computed by
+ * {@link ProbePlanner} without touching the kernel; the {@code inspect} command prints it and the
+ * {@link Instrumentor} executes it.
+ *
+ * @param probeSetId the probe set
+ * @param fields every declared field with its offset and where the offset came from
+ * @param functions every declared function probe with its decision
+ * @param failure why the whole set will not attach (a probe with {@link FailureMode#ERROR} failed, or nothing is
+ *     attachable), or null
+ */
+public record ProbePlan(
+    String probeSetId, List<ResolvedField> fields, List<FunctionPlan> functions, @Nullable String failure) {
+  public ProbePlan {
+    fields = List.copyOf(fields);
+    functions = List.copyOf(functions);
+  }
+
+  public boolean attachable() {
+    return failure == null;
+  }
+
+  /** The resolved constants (BPF global name → offset) of the fields that were found. */
+  public Map<String, Long> constants() {
+    Map<String, Long> values = new TreeMap<>();
+    for (ResolvedField f : fields) {
+      OptionalLong off = f.offset();
+      if (off.isPresent()) {
+        values.put(f.field().constant(), off.getAsLong());
+      }
+    }
+    return values;
+  }
+
+  /** Number of uprobes the plan places (entries plus return sites). */
+  public int uprobeCount() {
+    int n = 0;
+    for (FunctionPlan f : functions) {
+      if (f.willAttach()) {
+        n += (f.probe().entryProgram() != null ? 1 : 0)
+            + (f.probe().returnProgram() != null ? f.returnFileOffsets().size() : 0);
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,73 @@
+package io.goscope.platform.instrument;
+
+import static java.util.Objects.requireNonNull;
+
+import io.goscope.api.ProbeSet;
+import io.goscope.api.ProbeSetDescriptor;
+import io.goscope.api.RecordDecoder;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * A probe set as the agent runs it: its host-assigned source id (written into every record header by its BPF
+ * programs), its descriptor, its decoder and its BPF object's bytes, read once from the plugin jar.
+ */
+public final class ProbeSetRuntime {
+  private final int sourceId;
+  private final ProbeSet probeSet;
+  private final ProbeSetDescriptor descriptor;
+  private final RecordDecoder decoder;
+  private final byte[] bpfObject;
+
+  private ProbeSetRuntime(int sourceId, ProbeSet probeSet, byte[] bpfObject) {
+    this.sourceId = sourceId;
+    this.probeSet = probeSet;
+    this.descriptor = probeSet.descriptor();
+    this.decoder = requireNonNull(probeSet.decoder(), "decoder of " + descriptor.id());
+    this.bpfObject = bpfObject;
+  }
+
+  /**
+   * Reads the set's BPF object from its plugin.
+   *
+   * @throws IOException naming the probe set and resource when the object cannot be read
+   */
+  public static ProbeSetRuntime load(int sourceId, ProbeSet probeSet) throws IOException {
+    if (sourceId <= 0 || sourceId > 0xffff) {
+      throw new IllegalArgumentException("source id out of range: " + sourceId);
+    }
+    ProbeSetDescriptor d = probeSet.descriptor();
+    try (InputStream in = probeSet.openResource(d.bpfObjectResource())) {
+      byte[] bytes = in.readNBytes(64 << 20);
+      if (bytes.length == 0) {
+        throw new IOException("probe set " + d.id() + ": empty BPF object " + d.bpfObjectResource());
+      }
+      return new ProbeSetRuntime(sourceId, probeSet, bytes);
+    }
+  }
+
+  public int sourceId() {
+    return sourceId;
+  }
+
+  public ProbeSet probeSet() {
+    return probeSet;
+  }
+
+  public ProbeSetDescriptor descriptor() {
+    return descriptor;
+  }
+
+  public String id() {
+    return descriptor.id();
+  }
+
+  public RecordDecoder decoder() {
+    return decoder;
+  }
+
+  /** The BPF ELF object; callers must not modify it. */
+  byte[] bpfObject() {
+    return bpfObject;
+  }
+}

@@ -1,0 +1,95 @@
+package io.goscope.platform.instrument;
+
+import io.goscope.api.RecordFormatException;
+import io.goscope.api.RecordHeader;
+import io.goscope.api.TelemetrySink;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Routes each ring-buffer record to the decoder of the probe set that wrote it (by the header's source id) and to
+ * the telemetry sink of the process it came from (by pid). Runs on the ring-buffer reader thread: no blocking, no
+ * per-record logging; problems are counted.
+ */
+public final class RecordDispatcher {
+  private static final Logger log = LoggerFactory.getLogger(RecordDispatcher.class);
+
+  private final ProbeSetRuntime[] bySource;
+  private final Map<Integer, TelemetrySink> sinks = new ConcurrentHashMap<>();
+  private final LongAdder dispatched = new LongAdder();
+  private final LongAdder unknownSource = new LongAdder();
+  private final LongAdder unknownProcess = new LongAdder();
+  private final LongAdder malformed = new LongAdder();
+  private volatile boolean loggedMalformed;
+
+  public RecordDispatcher(List<ProbeSetRuntime> runtimes) {
+    int max = runtimes.stream().mapToInt(ProbeSetRuntime::sourceId).max().orElse(0);
+    bySource = new ProbeSetRuntime[max + 1];
+    for (ProbeSetRuntime r : runtimes) {
+      bySource[r.sourceId()] = r;
+    }
+  }
+
+  /** Routes records of {@code pid} to {@code sink}. */
+  public void register(int pid, TelemetrySink sink) {
+    sinks.put(pid, sink);
+  }
+
+  /** Stops routing records of {@code pid}; records that still arrive are counted as unknown-process. */
+  public void unregister(int pid) {
+    sinks.remove(pid);
+  }
+
+  /** Handles one record (little-endian, positioned at its start). */
+  public void onRecord(ByteBuffer record) {
+    RecordHeader header;
+    try {
+      header = RecordHeader.peek(record);
+    } catch (RecordFormatException e) {
+      malformed.increment();
+      return;
+    }
+    ProbeSetRuntime runtime = header.source() < bySource.length ? bySource[header.source()] : null;
+    if (runtime == null) {
+      unknownSource.increment();
+      return;
+    }
+    TelemetrySink sink = sinks.get(header.pid());
+    if (sink == null) {
+      unknownProcess.increment();
+      return;
+    }
+    try {
+      runtime.decoder().decode(record, header, sink);
+      dispatched.increment();
+    } catch (RuntimeException e) {
+      malformed.increment();
+      if (!loggedMalformed) {
+        loggedMalformed = true;
+        log.warn("record not decodable set={} pid={} type={} reason={} (further ones are only counted)",
+            runtime.id(), header.pid(), header.type(), e.toString());
+      }
+    }
+  }
+
+  public long dispatched() {
+    return dispatched.sum();
+  }
+
+  public long unknownSource() {
+    return unknownSource.sum();
+  }
+
+  public long unknownProcess() {
+    return unknownProcess.sum();
+  }
+
+  public long malformed() {
+    return malformed.sum();
+  }
+}
