@@ -82,6 +82,7 @@ public final class Agent implements AutoCloseable {
   private final List<DiscoverySource> sources = new ArrayList<>();
   private final AtomicReference<RuleSet> rules = new AtomicReference<>();
   @Nullable private RulesDirectory rulesDirectory;
+  @Nullable private ProcessEvents processEvents;
   private ScheduledExecutorService discovery;
   private ScheduledExecutorService drain;
 
@@ -151,6 +152,7 @@ public final class Agent implements AutoCloseable {
     drain.scheduleWithFixedDelay(this::drainOnce, drainMs, drainMs, TimeUnit.MILLISECONDS);
 
     discovery = Executors.newSingleThreadScheduledExecutor(daemon("goscope-discovery"));
+    startProcessEvents();
     startSources();
     long pollMs = Math.max(50, config.pollInterval().toMillis());
     discovery.scheduleWithFixedDelay(this::poll, 0, pollMs, TimeUnit.MILLISECONDS);
@@ -182,6 +184,24 @@ public final class Agent implements AutoCloseable {
       log.warn("no probe sets loaded from {}: nothing will be traced", config.pluginsDir());
     }
     return result;
+  }
+
+  private void startProcessEvents() {
+    try {
+      processEvents = ProcessEvents.start(ringBuffer,
+          pid -> submit(() -> {
+            if (traced.containsKey(pid)) {
+              detach(pid, "exec replaced the program");
+            }
+            declined.remove(pid);
+            consider(pid);
+          }),
+          pid -> submit(() -> detach(pid, "exited")));
+      dispatcher.setHostHandler(processEvents::onRecord);
+    } catch (RuntimeException e) {
+      log.warn("process events unavailable, relying on the /proc poll every {} reason={}", config.pollInterval(),
+          e.getMessage());
+    }
   }
 
   private void startSources() {
@@ -448,6 +468,9 @@ public final class Agent implements AutoCloseable {
     closed = true;
     log.info("agent stopping instrumented={}", traced.size());
     shutdown(discovery);
+    if (processEvents != null) {
+      processEvents.close();
+    }
     for (DiscoverySource s : sources) {
       try {
         s.close();

@@ -26,6 +26,13 @@ public final class RecordDispatcher {
   private final LongAdder unknownProcess = new LongAdder();
   private final LongAdder malformed = new LongAdder();
   private volatile boolean loggedMalformed;
+  private volatile HostRecordHandler hostHandler;
+
+  /** Receives the records the host's own programs write (source id 0). */
+  @FunctionalInterface
+  public interface HostRecordHandler {
+    void onRecord(ByteBuffer record, RecordHeader header);
+  }
 
   public RecordDispatcher(List<ProbeSetRuntime> runtimes) {
     int max = runtimes.stream().mapToInt(ProbeSetRuntime::sourceId).max().orElse(0);
@@ -33,6 +40,11 @@ public final class RecordDispatcher {
     for (ProbeSetRuntime r : runtimes) {
       bySource[r.sourceId()] = r;
     }
+  }
+
+  /** Sets the handler of source-0 records (process exec/exit events). */
+  public void setHostHandler(HostRecordHandler handler) {
+    this.hostHandler = handler;
   }
 
   /** Routes records of {@code pid} to {@code sink}. */
@@ -52,6 +64,15 @@ public final class RecordDispatcher {
       header = RecordHeader.peek(record);
     } catch (RecordFormatException e) {
       malformed.increment();
+      return;
+    }
+    if (header.source() == 0) {
+      HostRecordHandler h = hostHandler;
+      if (h != null) {
+        h.onRecord(record, header);
+      } else {
+        unknownSource.increment();
+      }
       return;
     }
     ProbeSetRuntime runtime = header.source() < bySource.length ? bySource[header.source()] : null;

@@ -1,0 +1,85 @@
+package io.goscope.platform.agent;
+
+import io.goscope.api.GoscopeException;
+import io.goscope.api.ProbeSetDescriptor;
+import io.goscope.api.RecordHeader;
+import io.goscope.platform.sys.BpfLink;
+import io.goscope.platform.sys.BpfMap;
+import io.goscope.platform.sys.BpfObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Exec and exit events from the {@code sched:sched_process_exec} / {@code sched:sched_process_exit} tracepoints
+ * ({@code bpf-programs/src/process_events.bpf.c}), written into the shared ring buffer with the host's reserved
+ * source id 0. They make discovery react within one drain interval; the /proc poll and the reconcile remain the
+ * safety net.
+ */
+final class ProcessEvents implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ProcessEvents.class);
+  static final int SOURCE = 0;
+  static final int EXEC = 1;
+  static final int EXIT = 2;
+  private static final String OBJECT = "bpf/process_events.bpf.o";
+
+  private final BpfObject object;
+  private final List<BpfLink> links;
+  private final IntConsumer onExec;
+  private final IntConsumer onExit;
+
+  private ProcessEvents(BpfObject object, List<BpfLink> links, IntConsumer onExec, IntConsumer onExit) {
+    this.object = object;
+    this.links = links;
+    this.onExec = onExec;
+    this.onExit = onExit;
+  }
+
+  /** Loads and attaches the tracepoint programs; throws naming the step when the kernel refuses. */
+  static ProcessEvents start(BpfMap ringBuffer, IntConsumer onExec, IntConsumer onExit) {
+    byte[] bytes;
+    try (InputStream in = ProcessEvents.class.getClassLoader().getResourceAsStream(OBJECT)) {
+      if (in == null) {
+        throw new GoscopeException("process events: resource " + OBJECT + " missing from the platform jar");
+      }
+      bytes = in.readAllBytes();
+    } catch (IOException e) {
+      throw new GoscopeException("process events: read " + OBJECT + ": " + e.getMessage(), e);
+    }
+    BpfObject object = BpfObject.open("process_events", bytes);
+    List<BpfLink> links = new ArrayList<>();
+    try {
+      object.setConstant(ProbeSetDescriptor.SOURCE_CONSTANT, SOURCE);
+      object.reuseMap(ProbeSetDescriptor.RING_BUFFER_MAP, ringBuffer);
+      object.load();
+      links.add(object.attachTracepoint("gs_process_exec", "sched", "sched_process_exec"));
+      links.add(object.attachTracepoint("gs_process_exit", "sched", "sched_process_exit"));
+    } catch (RuntimeException e) {
+      links.forEach(BpfLink::close);
+      object.close();
+      throw e;
+    }
+    log.info("process events attached tracepoints=sched_process_exec,sched_process_exit");
+    return new ProcessEvents(object, links, onExec, onExit);
+  }
+
+  /** Handles a record of source 0. Called on the ring-buffer thread; the consumers must not block. */
+  void onRecord(ByteBuffer record, RecordHeader header) {
+    switch (header.type()) {
+      case EXEC -> onExec.accept(header.pid());
+      case EXIT -> onExit.accept(header.pid());
+      default -> { }
+    }
+  }
+
+  @Override
+  public void close() {
+    links.forEach(BpfLink::close);
+    object.close();
+  }
+}
