@@ -22,7 +22,7 @@ test: deps
 	$(MVN) verify
 
 bench: build
-	./benchmarks/run-all.sh
+	./dist/bench/run-all.sh
 
 clean:
 	$(MVN) -q clean

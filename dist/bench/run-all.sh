@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every benchmark once; results go to stdout (copy them into BENCHMARKS.md with the date and machine).
+set -euo pipefail
+cd "$(dirname "$0")"
+for b in throughput.sh; do
+  echo "== $b"
+  ./$b
+done
