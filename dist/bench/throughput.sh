@@ -31,8 +31,9 @@ base=$(rps)
 agent 10ms; traced=$(rps); stop_agent
 agent 1h; floor=$(rps); stop_agent
 base2=$(rps)
-avg=$(echo "($base + $base2) / 2" | bc -l)
+calc() { awk "BEGIN { print $1 }"; }
+avg=$(calc "($base + $base2) / 2")
 printf 'untraced            %10.0f req/s (before %.0f, after %.0f)\n' "$avg" "$base" "$base2"
-printf 'probes, no consumer %10.0f req/s  ratio %.2f\n' "$floor" "$(echo "$floor / $avg" | bc -l)"
-printf 'traced (agent)      %10.0f req/s  ratio %.2f\n' "$traced" "$(echo "$traced / $avg" | bc -l)"
-printf 'agent vs floor      ratio %.2f\n' "$(echo "$traced / $floor" | bc -l)"
+printf 'probes, no consumer %10.0f req/s  ratio %.2f\n' "$floor" "$(calc "$floor / $avg")"
+printf 'traced (agent)      %10.0f req/s  ratio %.2f\n' "$traced" "$(calc "$traced / $avg")"
+printf 'agent vs floor      ratio %.2f\n' "$(calc "$traced / $floor")"
