@@ -55,24 +55,43 @@ struct go_iface {
 	const void *data;
 };
 
+/* Hides a value's provenance from the compiler so that a following bound check is emitted as written. */
+#ifndef barrier_var
+#define barrier_var(var) asm volatile("" : "+r"(var))
+#endif
+
 /*
- * Copies the Go string stored at base+off into dst (cap bytes, cap a power of two), returns the string's full
- * length (which may exceed what was copied), or -1 if it could not be read.
+ * Copies the Go string stored at base+off into dst (cap bytes, a compile-time constant) and returns the string's
+ * full Go length, which may exceed what was copied (the caller sees truncation), or -1 if the string header or its
+ * bytes could not be read. dst is not NUL-terminated and its tail beyond the copied bytes is left untouched.
+ *
+ * Verifier notes: the copy length is clamped with a 64-bit compare placed after a compiler barrier, so the verifier
+ * sees n in [0, cap] on the register actually passed to bpf_probe_read_user (which accepts a zero size).
  */
 static __always_inline __s64 go_read_string(const void *base, __u64 off, char *dst, __u32 cap)
 {
 	struct go_string s = {};
 	if (bpf_probe_read_user(&s, sizeof(s), (const char *)base + off) != 0)
 		return -1;
-	if (s.len <= 0 || !s.ptr)
-		return s.len < 0 ? -1 : 0;
-	__u32 n = s.len < cap ? (__u32)s.len : cap;
-	asm volatile("" : "+r"(n)); /* keep the bound check below for the verifier */
+	if (s.len < 0)
+		return -1;
+	if (s.len == 0)
+		return 0;
+	if (!s.ptr)
+		return -1;
+	__u64 n = (__u64)s.len;
+	barrier_var(n);
 	if (n > cap)
 		n = cap;
 	if (bpf_probe_read_user(dst, n, s.ptr) != 0)
 		return -1;
 	return s.len;
+}
+
+/* Reads a pointer-sized value at base+off into *out; returns 0, or a negative error if unreadable. */
+static __always_inline long go_read_u64_checked(const void *base, __u64 off, __u64 *out)
+{
+	return bpf_probe_read_user(out, sizeof(*out), (const char *)base + off);
 }
 
 /* Reads a pointer-sized value at base+off; 0 when unreadable. */

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * net/http server probes: one SERVER span per request handled by a Go net/http server.
+ *
+ * Hooked function (Go >= 1.17 register ABI, see go_abi.h):
+ *
+ *   func (sh serverHandler) ServeHTTP(rw ResponseWriter, req *Request)
+ *     sh  (struct{srv *Server})  -> arg 1 (amd64 RAX)
+ *     rw  (interface: itab, data) -> args 2, 3 (amd64 RBX, RCX)
+ *     req (*Request)             -> arg 4 (amd64 RDI)
+ *     current goroutine g        -> amd64 R14
+ *
+ * HTTP/1.x calls it from conn.serve with rw = *http.response; the bundled HTTP/2 server calls it (through
+ * initALPNRequest) with rw = *http.http2responseWriter.
+ *
+ * The entry program remembers the start time, the request and response pointers and fresh span ids per goroutine;
+ * the return program, which the host attaches as a plain uprobe at EVERY return instruction of the function (never a
+ * uretprobe: Go moves goroutine stacks), reads the request and the written status and submits one record
+ * (struct nethttp_event, nethttp_event.h).
+ */
+#include "nethttp_event.h"
+#include "go_abi.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * Struct field offsets, set by the host before load from DWARF, the binary's type metadata or the bundled offset
+ * table (offsets/nethttp-offsets.yaml). Names match the StructField constants in NetHttpProbeSet.
+ */
+const volatile __u64 off_request_method = 0;      /* net/http.Request.Method      string */
+const volatile __u64 off_request_url = 0;         /* net/http.Request.URL         *url.URL */
+const volatile __u64 off_request_proto = 0;       /* net/http.Request.Proto       string */
+const volatile __u64 off_request_host = 0;        /* net/http.Request.Host        string */
+const volatile __u64 off_request_remote_addr = 0; /* net/http.Request.RemoteAddr  string */
+const volatile __u64 off_request_tls = 0;         /* net/http.Request.TLS         *tls.ConnectionState */
+const volatile __u64 off_url_path = 0;            /* net/url.URL.Path             string */
+const volatile __u64 off_response_status = 0;     /* net/http.response.status     int */
+
+/* Not set by the host = unknown. */
+#define OFFSET_UNSET ((__u64)-1)
+
+/*
+ * Optional, for HTTP/2 status codes: net/http.http2responseWriter.rws (*http2responseWriterState) and
+ * net/http.http2responseWriterState.status (int). When the host cannot resolve them they keep OFFSET_UNSET and
+ * HTTP/2 spans carry status -1 (unknown).
+ */
+const volatile __u64 off_h2_response_writer_rws = OFFSET_UNSET;
+const volatile __u64 off_h2_response_writer_state_status = OFFSET_UNSET;
+
+/* An in-flight request, keyed by goroutine: no Go function can run on two goroutines at once. */
+struct inflight_key {
+	__u64 goroutine; /* the g pointer (GO_G) */
+	__u32 tgid;      /* g pointers are per process; objects may be shared between processes */
+	__u32 _pad;
+};
+
+struct inflight {
+	__u64 start_ns;
+	__u64 request;  /* *http.Request */
+	__u64 response; /* data word of the ResponseWriter interface */
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8];
+};
+
+/*
+ * LRU so that requests whose return is never seen (a handler panic unwinds past every RET) age out instead of
+ * filling the map.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct inflight_key);
+	__type(value, struct inflight);
+} nethttp_inflight SEC(".maps");
+
+static __always_inline void fill_random(__u8 *dst, int words)
+{
+#pragma unroll
+	for (int i = 0; i < words; i++) {
+		__u32 r = bpf_get_prandom_u32();
+		__builtin_memcpy(dst + 4 * i, &r, sizeof(r));
+	}
+}
+
+static __always_inline struct inflight_key key_of(struct pt_regs *ctx)
+{
+	struct inflight_key k = {
+		.goroutine = GO_G(ctx),
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+	};
+	return k;
+}
+
+/* Entry of func (serverHandler) ServeHTTP(rw ResponseWriter, req *Request). */
+SEC("uprobe")
+int nethttp_server_entry(struct pt_regs *ctx)
+{
+	struct inflight_key k = key_of(ctx);
+	struct inflight v = {};
+	v.start_ns = bpf_ktime_get_ns();
+	v.response = GO_ARG3(ctx);
+	v.request = GO_ARG4(ctx);
+	fill_random(v.trace_id, 4);
+	fill_random(v.span_id, 2);
+	bpf_map_update_elem(&nethttp_inflight, &k, &v, BPF_ANY);
+	return 0;
+}
+
+/* Reads the status the handler wrote; see struct nethttp_event.status. */
+static __always_inline __s64 read_status(const struct nethttp_event *e, const void *response)
+{
+	__u64 status = 0;
+	int http2 = e->proto_len >= 6 && e->proto[5] == '2'; /* "HTTP/2.0" */
+	if (!http2) {
+		if (go_read_u64_checked(response, off_response_status, &status) != 0)
+			return -1;
+		return (__s64)status;
+	}
+	if (off_h2_response_writer_rws == OFFSET_UNSET || off_h2_response_writer_state_status == OFFSET_UNSET)
+		return -1;
+	__u64 state = 0;
+	if (go_read_u64_checked(response, off_h2_response_writer_rws, &state) != 0 || !state)
+		return -1;
+	if (go_read_u64_checked((const void *)state, off_h2_response_writer_state_status, &status) != 0)
+		return -1;
+	return (__s64)status;
+}
+
+/* Every return instruction of func (serverHandler) ServeHTTP(rw ResponseWriter, req *Request). */
+SEC("uprobe")
+int nethttp_server_return(struct pt_regs *ctx)
+{
+	struct inflight_key k = key_of(ctx);
+	struct inflight *v = bpf_map_lookup_elem(&nethttp_inflight, &k);
+	if (!v)
+		return 0;
+	__u64 end_ns = bpf_ktime_get_ns();
+
+	struct nethttp_event *e = gs_reserve(sizeof(*e), NETHTTP_RECORD_SERVER);
+	if (!e) {
+		bpf_map_delete_elem(&nethttp_inflight, &k);
+		return 0;
+	}
+	/* Ring-buffer memory is recycled: clear everything after the header so no stale bytes reach user space. */
+	__builtin_memset((char *)e + sizeof(e->hdr), 0, sizeof(*e) - sizeof(e->hdr));
+
+	const void *req = (const void *)v->request;
+	e->start_ns = v->start_ns;
+	e->end_ns = end_ns;
+	__builtin_memcpy(e->trace_id, v->trace_id, sizeof(e->trace_id));
+	__builtin_memcpy(e->span_id, v->span_id, sizeof(e->span_id));
+	__builtin_memcpy(e->parent_span_id, v->parent_span_id, sizeof(e->parent_span_id));
+
+	e->method_len = go_read_string(req, off_request_method, e->method, NETHTTP_METHOD_CAP);
+	e->proto_len = go_read_string(req, off_request_proto, e->proto, NETHTTP_PROTO_CAP);
+	e->host_len = go_read_string(req, off_request_host, e->host, NETHTTP_HOST_CAP);
+	e->remote_addr_len = go_read_string(req, off_request_remote_addr, e->remote_addr, NETHTTP_REMOTE_ADDR_CAP);
+
+	__u64 url = 0;
+	if (go_read_u64_checked(req, off_request_url, &url) == 0 && url)
+		e->path_len = go_read_string((const void *)url, off_url_path, e->path, NETHTTP_PATH_CAP);
+	else
+		e->path_len = -1;
+
+	__u64 tls = 0;
+	if (go_read_u64_checked(req, off_request_tls, &tls) == 0 && tls)
+		e->tls = 1;
+
+	e->status = read_status(e, (const void *)v->response);
+
+	gs_submit(e);
+	bpf_map_delete_elem(&nethttp_inflight, &k);
+	return 0;
+}
