@@ -11,6 +11,7 @@ APT_PACKAGES := openjdk-17-jdk-headless maven clang llvm libbpf-dev libbpf1 bpft
 
 deps:
 	@./.ci/install-deps $(APT_PACKAGES)
+	@./.ci/mount-bpffs
 
 build: deps
 	$(MVN) -DskipTests -Dmaven.test.skip=true package
