@@ -18,11 +18,13 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
@@ -51,6 +53,7 @@ public final class OtlpReceiver implements AutoCloseable {
   private final AtomicInteger rejected = new AtomicInteger();
   private final AtomicInteger failNext = new AtomicInteger();
   private volatile boolean down;
+  private volatile Map<String, List<String>> lastHeaders = Map.of();
 
   private OtlpReceiver(HttpServer server, ExecutorService executor) {
     this.server = server;
@@ -106,6 +109,11 @@ public final class OtlpReceiver implements AutoCloseable {
     return rejected.get();
   }
 
+  /** Headers of the last request, names in lower case (e.g. {@code content-encoding}, custom OTLP headers). */
+  public Map<String, List<String>> lastHeaders() {
+    return lastHeaders;
+  }
+
   /** A snapshot of the spans received so far, in arrival order. */
   public List<ReceivedSpan> spans() {
     synchronized (spans) {
@@ -146,6 +154,9 @@ public final class OtlpReceiver implements AutoCloseable {
         exchange.sendResponseHeaders(405, -1);
         return;
       }
+      Map<String, List<String>> headers = new LinkedHashMap<>();
+      exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
+      lastHeaders = Map.copyOf(headers);
       byte[] body = readBody(exchange);
       if (down || failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         rejected.incrementAndGet();
@@ -156,7 +167,7 @@ public final class OtlpReceiver implements AutoCloseable {
       try {
         request = ExportTraceServiceRequest.parseFrom(body);
       } catch (IOException e) {
-        byte[] msg = ("bad protobuf: " + e.getMessage()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] msg = ("bad protobuf: " + e.getMessage()).getBytes(StandardCharsets.UTF_8);
         exchange.sendResponseHeaders(400, msg.length);
         exchange.getResponseBody().write(msg);
         return;
