@@ -1,0 +1,296 @@
+package io.goscope.testing;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.ByteString;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * A minimal OTLP/HTTP trace receiver for tests: accepts {@code POST /v1/traces} with a protobuf body (gzip-aware),
+ * decodes it with {@code io.opentelemetry.proto} and keeps every span with its resource attributes. Can simulate a
+ * backend outage by answering 503 to the next requests.
+ *
+ * <pre>{@code
+ * try (OtlpReceiver receiver = OtlpReceiver.start()) {
+ *   // OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint(), protocol http/protobuf
+ *   List<OtlpReceiver.ReceivedSpan> spans = receiver.awaitSpans(3, Duration.ofSeconds(10));
+ * }
+ * }</pre>
+ */
+public final class OtlpReceiver implements AutoCloseable {
+  private static final int MAX_BODY = 64 * 1024 * 1024;
+
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final List<ReceivedSpan> spans = new ArrayList<>();
+  private final AtomicInteger requests = new AtomicInteger();
+  private final AtomicInteger rejected = new AtomicInteger();
+  private final AtomicInteger failNext = new AtomicInteger();
+  private volatile boolean down;
+  private volatile Map<String, List<String>> lastHeaders = Map.of();
+
+  private OtlpReceiver(HttpServer server, ExecutorService executor) {
+    this.server = server;
+    this.executor = executor;
+  }
+
+  /** Starts a receiver on {@code 127.0.0.1} and an ephemeral port. */
+  public static OtlpReceiver start() throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "otlp-receiver");
+      t.setDaemon(true);
+      return t;
+    });
+    OtlpReceiver receiver = new OtlpReceiver(server, executor);
+    server.createContext("/v1/traces", receiver::handle);
+    server.setExecutor(executor);
+    server.start();
+    return receiver;
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  /** Base endpoint for {@code OTEL_EXPORTER_OTLP_ENDPOINT}, e.g. {@code http://127.0.0.1:43123}. */
+  public String endpoint() {
+    return "http://127.0.0.1:" + port();
+  }
+
+  /** Full traces URL for {@code OTEL_EXPORTER_OTLP_TRACES_ENDPOINT}. */
+  public String tracesEndpoint() {
+    return endpoint() + "/v1/traces";
+  }
+
+  /** While true, every request is answered 503 Service Unavailable (a backend that is down). */
+  public void setDown(boolean down) {
+    this.down = down;
+  }
+
+  /** Answers the next {@code n} requests with 503, then accepts again. */
+  public void failNextRequests(int n) {
+    failNext.set(n);
+  }
+
+  /** Requests received, accepted or not. */
+  public int requests() {
+    return requests.get();
+  }
+
+  /** Requests answered with 503. */
+  public int rejectedRequests() {
+    return rejected.get();
+  }
+
+  /** Headers of the last request, names in lower case (e.g. {@code content-encoding}, custom OTLP headers). */
+  public Map<String, List<String>> lastHeaders() {
+    return lastHeaders;
+  }
+
+  /** A snapshot of the spans received so far, in arrival order. */
+  public List<ReceivedSpan> spans() {
+    synchronized (spans) {
+      return List.copyOf(spans);
+    }
+  }
+
+  /**
+   * Waits until at least {@code n} spans have arrived.
+   *
+   * @throws AssertionError with the spans received so far when the timeout passes first
+   */
+  public List<ReceivedSpan> awaitSpans(int n, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (spans) {
+      while (spans.size() < n) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError("expected " + n + " spans within " + timeout + ", got " + spans.size()
+              + " after " + requests.get() + " requests: " + spans);
+        }
+        spans.wait(Math.max(1, left / 1_000_000));
+      }
+      return List.copyOf(spans);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      requests.incrementAndGet();
+      if (!"POST".equals(exchange.getRequestMethod())) {
+        exchange.sendResponseHeaders(405, -1);
+        return;
+      }
+      Map<String, List<String>> headers = new LinkedHashMap<>();
+      exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
+      lastHeaders = Map.copyOf(headers);
+      byte[] body = readBody(exchange);
+      if (down || failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        rejected.incrementAndGet();
+        exchange.sendResponseHeaders(503, -1);
+        return;
+      }
+      ExportTraceServiceRequest request;
+      try {
+        request = ExportTraceServiceRequest.parseFrom(body);
+      } catch (IOException e) {
+        byte[] msg = ("bad protobuf: " + e.getMessage()).getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(400, msg.length);
+        exchange.getResponseBody().write(msg);
+        return;
+      }
+      List<ReceivedSpan> decoded = decode(request);
+      synchronized (spans) {
+        spans.addAll(decoded);
+        spans.notifyAll();
+      }
+      byte[] response = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
+      exchange.getResponseHeaders().set("Content-Type", "application/x-protobuf");
+      exchange.sendResponseHeaders(200, response.length == 0 ? -1 : response.length);
+      if (response.length > 0) {
+        try (OutputStream out = exchange.getResponseBody()) {
+          out.write(response);
+        }
+      }
+    }
+  }
+
+  private static byte[] readBody(HttpExchange exchange) throws IOException {
+    InputStream in = exchange.getRequestBody();
+    String encoding = exchange.getRequestHeaders().getFirst("Content-Encoding");
+    if (encoding != null && encoding.equalsIgnoreCase("gzip")) {
+      in = new GZIPInputStream(in);
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[8192];
+    int n;
+    while ((n = in.read(buf)) > 0) {
+      out.write(buf, 0, n);
+      if (out.size() > MAX_BODY) {
+        throw new IOException("request body larger than " + MAX_BODY);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  private static List<ReceivedSpan> decode(ExportTraceServiceRequest request) {
+    List<ReceivedSpan> out = new ArrayList<>();
+    for (ResourceSpans rs : request.getResourceSpansList()) {
+      Map<String, Object> resource = attributes(rs.getResource().getAttributesList());
+      for (ScopeSpans ss : rs.getScopeSpansList()) {
+        String scope = ss.getScope().getName();
+        for (Span s : ss.getSpansList()) {
+          out.add(new ReceivedSpan(
+              s.getName(),
+              s.getKind().name().replace("SPAN_KIND_", ""),
+              s.getStartTimeUnixNano(),
+              s.getEndTimeUnixNano(),
+              attributes(s.getAttributesList()),
+              resource,
+              scope,
+              s.getStatus().getCode().name().replace("STATUS_CODE_", ""),
+              s.getStatus().getMessage(),
+              hex(s.getTraceId()),
+              hex(s.getSpanId()),
+              hex(s.getParentSpanId())));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String hex(ByteString bytes) {
+    return HexFormat.of().formatHex(bytes.toByteArray());
+  }
+
+  private static Map<String, Object> attributes(List<KeyValue> kvs) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    for (KeyValue kv : kvs) {
+      map.put(kv.getKey(), value(kv.getValue()));
+    }
+    return Map.copyOf(map);
+  }
+
+  private static Object value(AnyValue v) {
+    switch (v.getValueCase()) {
+      case STRING_VALUE:
+        return v.getStringValue();
+      case BOOL_VALUE:
+        return v.getBoolValue();
+      case INT_VALUE:
+        return v.getIntValue();
+      case DOUBLE_VALUE:
+        return v.getDoubleValue();
+      case BYTES_VALUE:
+        return v.getBytesValue().toByteArray();
+      case ARRAY_VALUE:
+        List<Object> list = new ArrayList<>();
+        v.getArrayValue().getValuesList().forEach(e -> list.add(value(e)));
+        return List.copyOf(list);
+      case KVLIST_VALUE:
+        return attributes(v.getKvlistValue().getValuesList());
+      default:
+        return "";
+    }
+  }
+
+  /**
+   * One received span.
+   *
+   * @param kind {@code SERVER}, {@code CLIENT}, {@code INTERNAL}, {@code PRODUCER}, {@code CONSUMER} or
+   *     {@code UNSPECIFIED}
+   * @param attributes values are String, Boolean, Long, Double, byte[], List or Map
+   * @param status {@code UNSET}, {@code OK} or {@code ERROR}
+   * @param parentSpanId lowercase hex, empty for a root span
+   */
+  public record ReceivedSpan(
+      String name,
+      String kind,
+      long startEpochNanos,
+      long endEpochNanos,
+      Map<String, Object> attributes,
+      Map<String, Object> resourceAttributes,
+      String scope,
+      String status,
+      String statusMessage,
+      String traceId,
+      String spanId,
+      String parentSpanId) {
+    public ReceivedSpan {
+      requireNonNull(name, "name");
+    }
+  }
+}

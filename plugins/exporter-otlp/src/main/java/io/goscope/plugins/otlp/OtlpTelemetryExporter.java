@@ -1,0 +1,54 @@
+package io.goscope.plugins.otlp;
+
+import static java.util.Objects.requireNonNull;
+
+import io.goscope.api.GoscopeException;
+import io.goscope.api.TelemetryExporter;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
+import io.opentelemetry.sdk.autoconfigure.spi.traces.ConfigurableSpanExporterProvider;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
+import org.pf4j.Extension;
+
+/**
+ * The {@code otlp} span exporter. Delegates to the OpenTelemetry SDK's own {@code otlp}
+ * {@link ConfigurableSpanExporterProvider} (from {@code opentelemetry-exporter-otlp}, found with
+ * {@link ServiceLoader} in the class loader that holds the SDK), so every standard variable works exactly as in an
+ * SDK-instrumented application: {@code OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT}, {@code _PROTOCOL}, {@code _HEADERS}, {@code _TIMEOUT}, {@code _COMPRESSION},
+ * {@code _CERTIFICATE}, client keys. Retries with exponential backoff on 429/502/503/504 and connection failures
+ * are the SDK's default (bounded by {@code _TIMEOUT}); {@code otel.java.exporter.otlp.retry.disabled=true} turns them
+ * off.
+ *
+ * <p>One deliberate difference from the Java SDK: the default protocol is the specification's {@code http/protobuf}
+ * (port 4318), as in OpenTelemetry Go and most other SDKs, not Java's historical {@code grpc}; set
+ * {@code OTEL_EXPORTER_OTLP_PROTOCOL=grpc} for gRPC. Both use the OkHttp sender, the only one on the class path.
+ */
+@Extension
+public final class OtlpTelemetryExporter implements TelemetryExporter {
+  /** The configuration name, as in {@code OTEL_TRACES_EXPORTER=otlp}. */
+  public static final String NAME = "otlp";
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public SpanExporter createSpanExporter(ConfigProperties config) {
+    requireNonNull(config, "config");
+    // The SDK's class loader, not the plugin's: the provider and its senders live on the host class path.
+    ClassLoader sdkLoader = ConfigurableSpanExporterProvider.class.getClassLoader();
+    List<String> seen = new ArrayList<>();
+    for (ConfigurableSpanExporterProvider provider
+        : ServiceLoader.load(ConfigurableSpanExporterProvider.class, sdkLoader)) {
+      seen.add(provider.getName());
+      if (NAME.equals(provider.getName())) {
+        return provider.createExporter(SpecDefaultProtocol.wrap(config));
+      }
+    }
+    throw new GoscopeException("create otlp span exporter: no ConfigurableSpanExporterProvider named '" + NAME
+        + "' on the host class path (is opentelemetry-exporter-otlp missing?); found " + seen);
+  }
+}
