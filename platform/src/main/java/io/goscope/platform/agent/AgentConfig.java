@@ -34,9 +34,10 @@ public final class AgentConfig {
     this.goscopeHome = goscopeHome;
   }
 
-  /** Reads the process environment and system properties, plus {@code overrides} (property-style keys). */
-  public static AgentConfig fromEnvironment(Map<String, String> overrides) {
-    ConfigProperties props = DefaultConfigProperties.create(overrides);
+  /** Reads the process environment and system properties over {@code defaults} (property-style keys). */
+  public static AgentConfig fromEnvironment(Map<String, String> defaults) {
+    ConfigProperties props = DefaultConfigProperties.create(
+        defaults, io.opentelemetry.common.ComponentLoader.forClassLoader(AgentConfig.class.getClassLoader()));
     String home = System.getProperty("goscope.home", ".");
     return new AgentConfig(props, Path.of(home).toAbsolutePath().normalize());
   }
