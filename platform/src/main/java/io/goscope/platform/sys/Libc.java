@@ -3,6 +3,7 @@ package io.goscope.platform.sys;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
+import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
 
 /** The few libc calls the native layer needs: mmap for ring buffers, close for owned fds, vsnprintf for logs. */
@@ -14,9 +15,9 @@ final class Libc {
 
   /** jnr-ffi binding; public only so the generated implementation can see it (the enclosing class is not). */
   public interface Native {
-    long mmap(long addr, @size_t long length, int prot, int flags, int fd, long offset);
+    Pointer mmap(Pointer addr, @size_t long length, int prot, int flags, int fd, @off_t long offset);
 
-    int munmap(long addr, @size_t long length);
+    int munmap(Pointer addr, @size_t long length);
 
     int close(int fd);
 
@@ -43,6 +44,19 @@ final class Libc {
 
   static int pageSize() {
     return PAGE_SIZE;
+  }
+
+  /**
+   * mmap(2) returning the address, or {@link #MAP_FAILED}. (Declared with a Pointer address and off_t: a
+   * {@code long}-typed binding returned EINVAL from jnr-ffi 2.2 on this machine.)
+   */
+  static long mmap(long length, int prot, int flags, int fd, long offset) {
+    Pointer p = LIB.mmap(null, length, prot, flags, fd, offset);
+    return p == null ? MAP_FAILED : p.address();
+  }
+
+  static int munmap(long address, long length) {
+    return LIB.munmap(Pointer.wrap(RUNTIME, address), length);
   }
 
   /** errno of the last failed call on this thread. */

@@ -72,16 +72,15 @@ public final class RingBufferReader implements AutoCloseable {
     int fd = ring.fd();
     this.pageSize = Libc.pageSize();
     this.mask = size - 1L;
-    Libc.Native libc = Libc.lib();
-    long cons = libc.mmap(0, pageSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+    long cons = Libc.mmap(pageSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
     if (cons == Libc.MAP_FAILED) {
       throw new BpfException("mmap ring buffer consumer page", name, Libc.lastErrno());
     }
     long prodLen = pageSize + 2L * size;
-    long prod = libc.mmap(0, prodLen, Libc.PROT_READ, Libc.MAP_SHARED, fd, pageSize);
+    long prod = Libc.mmap(prodLen, Libc.PROT_READ, Libc.MAP_SHARED, fd, pageSize);
     if (prod == Libc.MAP_FAILED) {
       int errno = Libc.lastErrno();
-      libc.munmap(cons, pageSize);
+      Libc.munmap(cons, pageSize);
       throw new BpfException("mmap ring buffer data", name, errno);
     }
     this.consumerAddr = cons;
@@ -176,7 +175,7 @@ public final class RingBufferReader implements AutoCloseable {
       return;
     }
     closed = true;
-    Libc.lib().munmap(producerAddr, producerLength);
-    Libc.lib().munmap(consumerAddr, pageSize);
+    Libc.munmap(producerAddr, producerLength);
+    Libc.munmap(consumerAddr, pageSize);
   }
 }
