@@ -296,11 +296,16 @@ public final class BpfObject implements AutoCloseable {
     requireNonNull(tracepoint, "tracepoint");
     String context = "tracepoint=" + category + ":" + tracepoint;
     Pointer prog = program(program, "attach tracepoint", null, context);
+    String tracefsProblem = Tracefs.ensureMounted();
     try (Libbpf.Capture log = Libbpf.capture()) {
       Pointer link = Libbpf.lib().bpf_program__attach_tracepoint(prog, category, tracepoint);
       if (link == null) {
-        throw new BpfException(
-            "attach tracepoint", program, null, context, Libbpf.lastErrno(), log.detail(LOG_TAIL_CHARS));
+        int errno = Libbpf.lastErrno();
+        String detail = log.detail(LOG_TAIL_CHARS);
+        if (!tracefsProblem.isEmpty()) {
+          detail = tracefsProblem + (detail.isEmpty() ? "" : "; " + detail);
+        }
+        throw new BpfException("attach tracepoint", program, null, context, errno, detail);
       }
       TracepointLink l = new TracepointLink(program, category, tracepoint, new NativeLink(link));
       LOG.debug("attached program={} {}", program, l.target());

@@ -23,6 +23,8 @@ final class Libc {
 
     int getpagesize();
 
+    int mount(String source, String target, String fsType, long flags, Pointer data);
+
     int geteuid();
 
     int vsnprintf(Pointer buf, @size_t long size, Pointer format, Pointer args);
