@@ -1,0 +1,94 @@
+package io.goscope.platform.sys;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Cached checks of what the agent needs from this host: root or CAP_BPF + CAP_PERFMON, libbpf.so.1, kernel BTF
+ * and BPF ring buffers (kernel 5.8). Each is checked once per process.
+ */
+public final class BpfFeatures {
+  private static final Logger LOG = LoggerFactory.getLogger(BpfFeatures.class);
+
+  static final int CAP_SYS_ADMIN = 21;
+  static final int CAP_PERFMON = 38;
+  static final int CAP_BPF = 39;
+
+  private static final class Result {
+    static final Optional<String> UNAVAILABLE = probe();
+  }
+
+  private BpfFeatures() {}
+
+  /** Why BPF tracing cannot work here, or empty when it can. */
+  public static Optional<String> unavailableReason() {
+    return Result.UNAVAILABLE;
+  }
+
+  /** Throws {@link UnsupportedFeatureException} with the reason when BPF tracing cannot work here. */
+  public static void requireBpf() {
+    Optional<String> reason = unavailableReason();
+    if (reason.isPresent()) {
+      throw new UnsupportedFeatureException("BPF", reason.get());
+    }
+  }
+
+  private static Optional<String> probe() {
+    Optional<String> reason = probeUncached();
+    reason.ifPresentOrElse(
+        r -> LOG.info("BPF unavailable reason=\"{}\"", r), () -> LOG.debug("BPF available"));
+    return reason;
+  }
+
+  private static Optional<String> probeUncached() {
+    String libFailure = Libbpf.loadFailure();
+    if (libFailure != null) {
+      return Optional.of(Libbpf.LIBRARY + " missing (install libbpf1 >= 1.1): " + libFailure);
+    }
+    int uid;
+    try {
+      uid = Libc.lib().geteuid();
+    } catch (RuntimeException | LinkageError e) {
+      return Optional.of("cannot call libc: " + e);
+    }
+    if (uid != 0) {
+      long caps = effectiveCapabilities();
+      boolean bpf = (caps & (1L << CAP_BPF)) != 0 || (caps & (1L << CAP_SYS_ADMIN)) != 0;
+      boolean perfmon = (caps & (1L << CAP_PERFMON)) != 0 || (caps & (1L << CAP_SYS_ADMIN)) != 0;
+      if (!bpf || !perfmon) {
+        return Optional.of(
+            "needs root or CAP_BPF and CAP_PERFMON; uid=" + uid + " CapEff=0x" + Long.toHexString(caps));
+      }
+    }
+    if (!Files.exists(Path.of("/sys/kernel/btf/vmlinux"))) {
+      return Optional.of("no kernel BTF (/sys/kernel/btf/vmlinux missing; needs CONFIG_DEBUG_INFO_BTF)");
+    }
+    int rc = Libbpf.lib().libbpf_probe_bpf_map_type(Libbpf.BPF_MAP_TYPE_RINGBUF, null);
+    if (rc == 0) {
+      return Optional.of("no BPF ring buffer support (needs kernel 5.8)");
+    }
+    if (rc < 0) {
+      return Optional.of(
+          "cannot probe BPF ring buffer support: " + Errno.name(-rc) + " (" + Errno.message(-rc) + ")");
+    }
+    return Optional.empty();
+  }
+
+  /** CapEff from /proc/self/status, or 0 when unreadable. */
+  static long effectiveCapabilities() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("CapEff:")) {
+          return Long.parseUnsignedLong(line.substring(7).strip(), 16);
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      LOG.debug("cannot read capabilities", e);
+    }
+    return 0;
+  }
+}
