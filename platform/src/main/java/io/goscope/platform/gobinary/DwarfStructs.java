@@ -97,6 +97,20 @@ public final class DwarfStructs {
         sections.apply(".debug_str_offsets").orElse(null)));
   }
 
+  /** Upper bound on one decompressed DWARF section. */
+  public static final long MAX_SECTION_BYTES = 1L << 30;
+
+  /**
+   * Reads the DWARF sections of an ELF file (SHF_COMPRESSED and legacy {@code .zdebug_*} sections are inflated,
+   * each bounded by {@link #MAX_SECTION_BYTES}); empty when the binary has no DWARF.
+   */
+  public static Optional<DwarfStructs> of(ElfFile elf) {
+    requireNonNull(elf, "elf");
+    return of(elf.path().toString(), name -> elf.section(name)
+        .or(() -> elf.section(".z" + name.substring(1)))
+        .map(s -> elf.sectionDataDecompressed(s, MAX_SECTION_BYTES)));
+  }
+
   /** Byte offset of {@code field} inside the struct type named {@code structType}, if DWARF describes both. */
   public OptionalLong offset(String structType, String field) {
     requireNonNull(field, "field");
