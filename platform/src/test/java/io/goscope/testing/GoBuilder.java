@@ -1,0 +1,149 @@
+package io.goscope.testing;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Builds Go programs for tests with the installed toolchain, in GOPATH mode (GO111MODULE=off), with GOCACHE under
+ * /tmp. Results are cached: a build is skipped when {@code out} exists and a sidecar {@code out.sha256} matches the
+ * hash of the sources, flags and environment.
+ */
+public final class GoBuilder {
+  private static final long TIMEOUT_MINUTES = 5;
+
+  private GoBuilder() {}
+
+  /** Whether a {@code go} toolchain is on the PATH. */
+  public static boolean goAvailable() {
+    try {
+      Process p = new ProcessBuilder("go", "version").redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /** Builds a single-file {@code main} package from source text. */
+  public static Path build(String source, Path out, List<String> goFlags, Map<String, String> env) {
+    requireNonNull(source, "source");
+    try {
+      Path src = Files.createDirectories(out.toAbsolutePath().getParent().resolve(out.getFileName() + ".src"));
+      Path main = src.resolve("main.go");
+      if (!Files.exists(main) || !Files.readString(main).equals(source)) {
+        Files.writeString(main, source);
+      }
+      return build(src, out, goFlags, env);
+    } catch (IOException e) {
+      throw new UncheckedIOException("write Go source for " + out, e);
+    }
+  }
+
+  /** Builds the {@code main} package in {@code srcDir} into {@code out}. */
+  public static Path build(Path srcDir, Path out, List<String> goFlags, Map<String, String> env) {
+    requireNonNull(srcDir, "srcDir");
+    requireNonNull(out, "out");
+    requireNonNull(goFlags, "goFlags");
+    requireNonNull(env, "env");
+    Path absOut = out.toAbsolutePath();
+    try {
+      Files.createDirectories(absOut.getParent());
+      String hash = hash(srcDir, goFlags, env);
+      Path stamp = absOut.resolveSibling(absOut.getFileName() + ".sha256");
+      if (Files.exists(absOut) && Files.exists(stamp) && Files.readString(stamp).equals(hash)) {
+        return absOut;
+      }
+      List<String> cmd = new ArrayList<>(List.of("go", "build", "-o", absOut.toString()));
+      cmd.addAll(goFlags);
+      cmd.add(".");
+      ProcessBuilder pb = new ProcessBuilder(cmd).directory(srcDir.toFile()).redirectErrorStream(true);
+      Map<String, String> e = pb.environment();
+      e.put("GO111MODULE", "off");
+      e.put("GOCACHE", "/tmp/gocache-goscope-tests");
+      e.put("GOFLAGS", "");
+      e.putIfAbsent("CGO_ENABLED", "0");
+      e.putAll(env);
+      Process p = pb.start();
+      String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
+        p.destroyForcibly();
+        throw new IllegalStateException("go build " + srcDir + ": timed out");
+      }
+      if (p.exitValue() != 0) {
+        throw new IllegalStateException("go build " + srcDir + " " + goFlags + " " + env + " failed:\n" + log);
+      }
+      Files.writeString(stamp, hash);
+      return absOut;
+    } catch (IOException e) {
+      throw new UncheckedIOException("go build " + srcDir, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("go build " + srcDir + ": interrupted", e);
+    }
+  }
+
+  /** Runs a command (e.g. {@code go tool nm}) and returns its stdout+stderr; fails on non-zero exit. */
+  public static String run(List<String> cmd) {
+    try {
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+      pb.environment().put("GO111MODULE", "off");
+      pb.environment().put("GOCACHE", "/tmp/gocache-goscope-tests");
+      Process p = pb.start();
+      String outText = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES) || p.exitValue() != 0) {
+        throw new IllegalStateException(cmd + " failed:\n" + outText);
+      }
+      return outText;
+    } catch (IOException e) {
+      throw new UncheckedIOException(String.join(" ", cmd), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(cmd + ": interrupted", e);
+    }
+  }
+
+  private static String hash(Path srcDir, List<String> flags, Map<String, String> env) throws IOException {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(run(List.of("go", "version")).getBytes(StandardCharsets.UTF_8));
+      md.update(String.join("\0", flags).getBytes(StandardCharsets.UTF_8));
+      md.update(new TreeMap<>(env).toString().getBytes(StandardCharsets.UTF_8));
+      try (Stream<Path> files = Files.walk(srcDir)) {
+        for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+          md.update(srcDir.relativize(f).toString().getBytes(StandardCharsets.UTF_8));
+          md.update(Files.readAllBytes(f));
+        }
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Copies {@code from} to {@code to}, replacing it. */
+  public static Path copy(Path from, Path to) {
+    try {
+      return Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException("copy " + from, e);
+    }
+  }
+}
