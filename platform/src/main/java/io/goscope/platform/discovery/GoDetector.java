@@ -103,7 +103,7 @@ public final class GoDetector {
   static boolean inspect(FileChannel ch) throws IOException {
     long size = ch.size();
     ByteBuffer ident = read(ch, 0, 64, size);
-    if (ident == null || ident.getInt(0) != 0x464c457f) { // "\x7fELF" little-endian
+    if (ident == null || ident.getInt(0) != 0x7f454c46) { // "\x7fELF", read big-endian
       return false;
     }
     boolean is64 = ident.get(4) == 2;
