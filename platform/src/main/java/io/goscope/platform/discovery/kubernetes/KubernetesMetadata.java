@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>Pods with field selector {@code spec.nodeName=<NODE_NAME>}, indexed by container id (regular, init and
  *       ephemeral containers, {@code containerd://}, {@code cri-o://}, {@code docker://} schemes stripped), by pod
- *       uid and by owner uid;
+ *       uid and by owner;
  *   <li>ReplicaSets in all namespaces, to name the Deployment that owns a pod's ReplicaSet;
  *   <li>Jobs in all namespaces, to name the CronJob that owns a pod's Job.
  * </ul>
@@ -382,8 +382,7 @@ public final class KubernetesMetadata implements DiscoverySource {
     }
 
     private void notifyIfOwnsLocalPod(T owner, String what) {
-      String uid = owner.getMetadata().getUid();
-      if (uid != null && !pods.getIndexer().byIndex(PodIndexes.BY_OWNER_UID, uid).isEmpty()) {
+      if (!pods.getIndexer().byIndex(PodIndexes.BY_OWNER, PodIndexes.ownerKey(owner)).isEmpty()) {
         notifyChanged(context, what, owner);
       }
     }

@@ -103,22 +103,15 @@ final class OwnerResolver {
     return replicaSetName.substring(0, replicaSetName.length() - suffix.length());
   }
 
-  /** The cached object if it is the one referenced (same uid when both are known). */
+  /**
+   * The cached object with the referenced name. Uids are not compared: the name is what identifies it within the
+   * namespace at any one time, and a ReplicaSet's name embeds its pod-template hash, so an older object of the same
+   * name belonged to the same Deployment.
+   */
   @Nullable
   private static <T extends HasMetadata> T cached(
       Function<String, T> byKey, @Nullable String namespace, OwnerReference ref) {
-    if (namespace == null) {
-      return null;
-    }
-    T object = byKey.apply(namespace + "/" + ref.getName());
-    if (object == null) {
-      return null;
-    }
-    String uid = object.getMetadata().getUid();
-    if (ref.getUid() != null && uid != null && !ref.getUid().equals(uid)) {
-      return null;
-    }
-    return object;
+    return namespace == null ? null : byKey.apply(namespace + "/" + ref.getName());
   }
 
   private static Optional<WorkloadOwners.Owner> parentOf(HasMetadata object, String kind) {

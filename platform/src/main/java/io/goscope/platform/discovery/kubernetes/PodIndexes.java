@@ -1,5 +1,6 @@
 package io.goscope.platform.discovery.kubernetes;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.goscope.api.Nullable;
@@ -11,7 +12,7 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * The informer indexes over cached pods: by container id, by pod uid and by owner uid. Pods on other nodes are left
+ * The informer indexes over cached pods: by container id, by pod uid and by owner ({@code namespace/name}). Pods on other nodes are left
  * out of every index, so a server that ignored the {@code spec.nodeName} field selector still cannot make another
  * node's pod describe a local process.
  */
@@ -19,7 +20,7 @@ final class PodIndexes {
 
   static final String BY_CONTAINER_ID = "goscope.containerId";
   static final String BY_UID = "goscope.uid";
-  static final String BY_OWNER_UID = "goscope.ownerUid";
+  static final String BY_OWNER = "goscope.owner";
 
   private PodIndexes() {}
 
@@ -27,7 +28,7 @@ final class PodIndexes {
     return Map.of(
         BY_CONTAINER_ID, onNode(nodeName, PodIndexes::containerIds),
         BY_UID, onNode(nodeName, PodIndexes::uid),
-        BY_OWNER_UID, onNode(nodeName, PodIndexes::ownerUids));
+        BY_OWNER, onNode(nodeName, PodIndexes::owners));
   }
 
   private static Function<Pod, List<String>> onNode(String nodeName, Function<Pod, List<String>> index) {
@@ -50,12 +51,20 @@ final class PodIndexes {
     return uid == null ? List.of() : List.of(uid);
   }
 
-  static List<String> ownerUids(Pod pod) {
+  /** Keys {@code namespace/name} of the pod's owners, the form {@link #ownerKey} gives for an owner object. */
+  static List<String> owners(Pod pod) {
     List<OwnerReference> refs = pod.getMetadata().getOwnerReferences();
-    if (refs == null) {
+    String namespace = pod.getMetadata().getNamespace();
+    if (refs == null || namespace == null) {
       return List.of();
     }
-    return refs.stream().map(OwnerReference::getUid).filter(Objects::nonNull).toList();
+    return refs.stream().map(OwnerReference::getName).filter(Objects::nonNull).map(n -> namespace + "/" + n)
+        .toList();
+  }
+
+  /** The {@link #BY_OWNER} key of an owning object. */
+  static String ownerKey(HasMetadata owner) {
+    return owner.getMetadata().getNamespace() + "/" + owner.getMetadata().getName();
   }
 
   /**
