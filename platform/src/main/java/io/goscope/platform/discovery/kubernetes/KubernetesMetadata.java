@@ -197,6 +197,7 @@ public final class KubernetesMetadata implements DiscoverySource {
     private final SharedIndexInformer<ReplicaSet> replicaSets;
     private final SharedIndexInformer<Job> jobs;
     private final OwnerResolver owners;
+    private volatile boolean closed;
 
     private Running(
         KubernetesClient client,
@@ -237,22 +238,23 @@ public final class KubernetesMetadata implements DiscoverySource {
       jobs.exceptionHandler(new RetryingExceptionHandler("jobs"));
 
       Running running = new Running(client, ownsClient, config, pods, replicaSets, jobs);
-      startAsync(replicaSets, "replicasets");
-      startAsync(jobs, "jobs");
-      startAsync(pods, "pods");
+      running.startAsync(replicaSets, "replicasets");
+      running.startAsync(jobs, "jobs");
+      running.startAsync(pods, "pods");
       return running;
     }
 
-    private static void startAsync(SharedIndexInformer<?> informer, String resource) {
+    private void startAsync(SharedIndexInformer<?> informer, String resource) {
       informer
           .start()
           .whenComplete(
               (ok, error) -> {
                 if (error == null) {
-                  LOG.debug("kubernetes informer synced resource={}", resource);
+                  LOG.debug("kubernetes informer watching resource={}", resource);
+                } else if (closed) {
+                  LOG.debug("kubernetes informer closed before watching resource={}", resource);
                 } else {
-                  LOG.info("kubernetes informer stopped before syncing resource={} cause={}", resource,
-                      error.toString());
+                  LOG.info("kubernetes informer gave up resource={} cause={}", resource, error.toString());
                 }
               });
     }
@@ -295,6 +297,7 @@ public final class KubernetesMetadata implements DiscoverySource {
     }
 
     void close() {
+      closed = true;
       pods.stop();
       replicaSets.stop();
       jobs.stop();

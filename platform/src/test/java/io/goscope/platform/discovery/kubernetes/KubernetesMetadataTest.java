@@ -269,6 +269,16 @@ class KubernetesMetadataTest {
         describe(WEB_ID, null).orElseThrow().resource().get(AttributeKey.stringKey("k8s.deployment.uid")));
   }
 
+  @Test
+  void cachesSurviveTheApiServerGoingAway() throws Exception {
+    client.pods().inNamespace("shop").resource(webPod()).create();
+    startSource(KubernetesMetadataConfig.defaults());
+    assertTrue(describe(WEB_ID, null).isPresent());
+    server.destroy();
+    Thread.sleep(500);
+    assertEquals("web-5d8f7c-x2k9p", describe(WEB_ID, null).orElseThrow().podName());
+  }
+
   private Optional<WorkloadMetadata> describe(String containerId, String podUid) {
     return source.describe(new ProcessInfo(4242, List.of(4242, 1), "/app/server", List.of("/app/server"), Map.of(),
         1000L, containerId, podUid));
