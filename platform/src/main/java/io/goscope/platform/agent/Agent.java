@@ -23,13 +23,20 @@ import io.goscope.platform.instrument.ProbePlan;
 import io.goscope.platform.instrument.ProbePlanner;
 import io.goscope.platform.instrument.ProbeSetRuntime;
 import io.goscope.platform.instrument.RecordDispatcher;
+import io.goscope.platform.instrument.SampledSink;
 import io.goscope.platform.plugin.PluginHost;
+import io.goscope.platform.rules.GoApps;
+import io.goscope.platform.rules.Rule;
+import io.goscope.platform.rules.RuleDefaults;
+import io.goscope.platform.rules.RuleOptions;
 import io.goscope.platform.rules.RuleSet;
 import io.goscope.platform.rules.RulesDirectory;
 import io.goscope.platform.rules.Selection;
 import io.goscope.platform.sys.BpfFeatures;
 import io.goscope.platform.sys.BpfMap;
 import io.goscope.platform.sys.RingBufferReader;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.nio.file.Files;
@@ -61,6 +68,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Agent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Agent.class);
+  /** Goscope's version, for {@code telemetry.distro.version}. */
+  public static final String VERSION = "0.1.0";
 
   private final AgentConfig config;
   private final List<SpanExporter> extraExporters;
@@ -126,7 +135,7 @@ public final class Agent implements AutoCloseable {
         new ExporterRegistry(plugins.exporters()).create(config.properties()));
     exporters.addAll(extraExporters);
     pipeline = TelemetryPipeline.builder().exporters(exporters).build();
-    resources = new ResourceFactory(config.properties());
+    resources = ResourceFactory.create(config.properties(), VERSION);
 
     ringBuffer = BpfMap.createRingBuffer("goscope_events", config.ringBufferBytes());
     reader = new RingBufferReader(ringBuffer);
@@ -137,13 +146,17 @@ public final class Agent implements AutoCloseable {
 
     procFs = new ProcFs(config.hostProc());
     scanner = new ProcessScanner(procFs);
-    rules.set(RuleSet.defaults(config.goApps(), ProcessHandle.current().pid()));
+    long self = ProcessHandle.current().pid();
+    RuleDefaults defaults = RuleDefaults.fromEnv(System.getenv(), p -> p.pid() == self);
+    List<Rule> goApps = GoApps.rules(String.join(",", config.goApps()));
+    rules.set(new RuleSet(goApps, List.of(), defaults));
     if (config.rulesDir() != null) {
-      rulesDirectory = RulesDirectory.watch(config.rulesDir(), config.goApps(), ProcessHandle.current().pid(),
-          newRules -> {
+      rulesDirectory = RulesDirectory.builder(config.rulesDir()).extraIncludes(goApps).defaults(defaults)
+          .listener(newRules -> {
             rules.set(newRules);
             requestReconcile();
-          });
+          }).build();
+      rulesDirectory.start();
       rules.set(rulesDirectory.current());
     }
 
@@ -372,15 +385,19 @@ public final class Agent implements AutoCloseable {
       return;
     }
     Map<ProbeSetRuntime, ProbePlan> plans = new LinkedHashMap<>();
+    RuleOptions options = selection.options();
     analysis.plans().forEach((rt, plan) -> {
-      if (selection.probeSetEnabled(rt.id())) {
+      if (options.probeEnabled(rt.id())) {
         plans.put(rt, plan);
       }
     });
-    Resource resource = resources.create(info, String.valueOf(analysis.binary().goVersion()),
-        metadata.map(WorkloadMetadata::resource).orElse(io.opentelemetry.api.common.Attributes.empty()),
-        selection.serviceName(), selection.resourceAttributes());
-    dispatcher.register(pid, pipeline.sinkFor(resource, selection.samplingRatio()));
+    AttributesBuilder discovered = metadata.map(WorkloadMetadata::resource).orElse(Attributes.empty()).toBuilder();
+    options.resourceAttributes().forEach(discovered::put);
+    if (options.serviceName() != null) {
+      discovered.put(ResourceFactory.SERVICE_NAME, options.serviceName());
+    }
+    Resource resource = resources.create(info, analysis.binary().goVersion().toString(), discovered.build());
+    dispatcher.register(pid, SampledSink.wrap(pipeline.sinkFor(resource), options.sampling()));
     Instrumentation instrumentation;
     try {
       instrumentation = instrumentor.attach(pid, target.attachPath().toString(), plans);
@@ -393,7 +410,7 @@ public final class Agent implements AutoCloseable {
           alive ? e.getMessage() : "process exited during attach");
       return;
     }
-    String app = resource.getAttribute(io.opentelemetry.semconv.ServiceAttributes.SERVICE_NAME) + "|"
+    String app = resource.getAttribute(ResourceFactory.SERVICE_NAME) + "|"
         + metadata.map(WorkloadMetadata::namespace).orElse("");
     boolean again = !seenApps.add(app);
     if (again) {

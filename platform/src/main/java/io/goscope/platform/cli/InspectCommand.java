@@ -4,6 +4,7 @@ import io.goscope.api.ProbeSet;
 import io.goscope.platform.agent.AgentConfig;
 import io.goscope.platform.gobinary.FieldResolver;
 import io.goscope.platform.gobinary.GoBinary;
+import io.goscope.platform.gobinary.GoBuildInfo;
 import io.goscope.platform.gobinary.ResolvedField;
 import io.goscope.platform.instrument.FunctionPlan;
 import io.goscope.platform.instrument.ProbePlan;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -71,8 +73,13 @@ final class InspectCommand {
     r.put("buildId", binary.buildId().orElse(null));
     r.put("stripped", binary.stripped());
     r.put("pie", binary.isPie());
-    r.put("mainModule", binary.buildInfo().mainModule());
-    r.put("modules", binary.buildInfo().dependencyVersions());
+    Optional<GoBuildInfo> info = binary.buildInfo();
+    r.put("mainModule", info.flatMap(GoBuildInfo::mainModule).map(m -> m.path() + " " + m.version()).orElse(null));
+    Map<String, String> modules = new LinkedHashMap<>();
+    info.ifPresent(i -> i.dependencies().forEach(m -> modules.put(m.path(),
+        m.replacement() == null ? m.version() : m.version() + " => " + m.replacement().path() + " "
+            + m.replacement().version())));
+    r.put("modules", modules);
     List<Object> probeSets = new ArrayList<>();
     for (ProbeSet set : sets) {
       ProbePlan plan = planner.plan(binary, set.descriptor());

@@ -10,6 +10,7 @@ import io.goscope.platform.gobinary.FieldResolver;
 import io.goscope.platform.gobinary.GoBinary;
 import io.goscope.platform.gobinary.GoFunction;
 import io.goscope.platform.gobinary.ResolvedField;
+import io.goscope.platform.gobinary.ReturnSites;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -86,7 +87,7 @@ public final class ProbePlanner {
     GoFunction f = fn.get();
     List<Long> returns;
     try {
-      returns = probe.returnProgram() == null ? List.of() : binary.returnSites(f);
+      returns = probe.returnProgram() == null ? List.of() : ReturnSites.find(binary, f);
     } catch (RuntimeException e) {
       return FunctionPlan.skipped(probe, "return sites not decodable: " + e.getMessage(), f.entry(),
           f.entryFileOffset(), List.of());
