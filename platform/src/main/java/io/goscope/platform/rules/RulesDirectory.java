@@ -165,8 +165,9 @@ public final class RulesDirectory implements AutoCloseable {
       if (watcher != null) {
         return;
       }
+      WatchKey key = register(); // before the first read, so no edit falls between reading and watching
       reload();
-      Thread thread = new Thread(this::watchLoop, "goscope-rules-watcher");
+      Thread thread = new Thread(() -> watchLoop(key), "goscope-rules-watcher");
       thread.setDaemon(true);
       watcher = thread;
       thread.start();
@@ -275,9 +276,9 @@ public final class RulesDirectory implements AutoCloseable {
     }
   }
 
-  private void watchLoop() {
+  private void watchLoop(@Nullable WatchKey initialKey) {
     long intervalMs = rescanInterval.toMillis();
-    WatchKey key = null;
+    WatchKey key = initialKey;
     while (!closed) {
       try {
         if (key == null || !key.isValid()) {

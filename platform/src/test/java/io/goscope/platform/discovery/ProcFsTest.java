@@ -109,6 +109,16 @@ class ProcFsTest {
   }
 
   @Test
+  void otherReadErrorsNamePidAndFile() throws IOException {
+    FakeProc proc = new FakeProc(Files.createDirectories(tmp.resolve("proc")));
+    proc.addProcess(8, 8, List.of(8), "x", 1, tmp, List.of("x"), Map.of(), "0::/\n");
+    Files.delete(proc.root.resolve("8/environ"));
+    Files.createDirectories(proc.root.resolve("8/environ")); // reading it fails with EISDIR
+    ProcFsException e = assertThrows(ProcFsException.class, () -> new ProcFs(proc.root).environ(8));
+    assertTrue(e.getMessage().startsWith("read " + proc.root.resolve("8/environ") + " pid=8: "), e.getMessage());
+  }
+
+  @Test
   void parsesStartTimeWithHostileComm() {
     StringBuilder stat = new StringBuilder("42 (a) b ) (c 1 2) R 1 42 42");
     for (int field = 7; field <= 21; field++) {
