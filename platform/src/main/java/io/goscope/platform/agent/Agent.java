@@ -10,6 +10,7 @@ import io.goscope.api.ProcessInfo;
 import io.goscope.api.WorkloadMetadata;
 import io.goscope.platform.discovery.GoDetector;
 import io.goscope.platform.discovery.ProcFs;
+import io.goscope.platform.discovery.ProcFsException;
 import io.goscope.platform.discovery.ProcessScanner;
 import io.goscope.platform.discovery.ProcessSnapshot;
 import io.goscope.platform.export.ExporterRegistry;
@@ -354,6 +355,9 @@ public final class Agent implements AutoCloseable {
         return;
       }
       instrument(s, metadata, selection.get());
+    } catch (ProcFsException e) {
+      // Not yet known to be selected: an unreadable process (e.g. another user namespace's init) is not news.
+      log.debug("process unreadable pid={} reason={}", pid, e.getMessage());
     } catch (RuntimeException e) {
       log.warn("process not instrumented pid={} reason={}", pid, e.getMessage());
     }
