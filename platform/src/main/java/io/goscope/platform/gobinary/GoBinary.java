@@ -60,7 +60,7 @@ public final class GoBinary implements AutoCloseable {
       return false;
     }
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-      ByteBuffer head = ByteBuffer.allocate(4);
+      ByteBuffer head = ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
       if (ch.read(head, 0) != 4 || head.getInt(0) != 0x464c457f) {
         return false;
       }

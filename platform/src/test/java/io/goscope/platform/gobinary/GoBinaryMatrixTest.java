@@ -72,6 +72,8 @@ class GoBinaryMatrixTest {
     Path twin = build(VARIANTS.stream().filter(x -> x.name().equals(v.twin())).findFirst().orElseThrow());
     Map<String, Long> nm = nm(twin);
     List<long[]> loads = loads(bin);
+    assertTrue(GoBinary.looksLikeGo(bin), "looksLikeGo");
+    assertFalse(GoBinary.looksLikeGo(Path.of("/bin/true")), "looksLikeGo(/bin/true)");
     try (GoBinary b = GoBinary.open(bin)) {
       assertEquals(v.name().startsWith("stripped"), b.stripped(), "stripped");
       assertEquals(v.name().contains("pie"), b.isPie(), "pie");
