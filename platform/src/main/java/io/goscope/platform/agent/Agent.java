@@ -84,6 +84,7 @@ public final class Agent implements AutoCloseable {
   private RecordDispatcher dispatcher;
   private TelemetryPipeline pipeline;
   @Nullable private OffsetBundleDirectory offsetBundles;
+  private List<?> lastBundleTables = List.of();
   private BinaryAnalyzer analyzer;
   private Instrumentor instrumentor;
   private ResourceFactory resources;
@@ -293,6 +294,14 @@ public final class Agent implements AutoCloseable {
   /** Re-evaluates every live process against the rules; detaches processes no longer selected. */
   private void reconcile() {
     try {
+      if (offsetBundles != null) {
+        List<?> tables = offsetBundles.tables();
+        if (!tables.equals(lastBundleTables)) {
+          // New or changed offset bundles: plans with missing fields may now resolve.
+          lastBundleTables = tables;
+          analyzer.invalidate();
+        }
+      }
       declined.clear();
       for (int pid : scanner.known()) {
         consider(pid);
@@ -385,7 +394,7 @@ public final class Agent implements AutoCloseable {
     BinaryAnalyzer.Analysis analysis;
     try {
       analysis = analyzer.analyze(target.readPath(), new BinaryAnalyzer.FileKey(s.executableKey().device(),
-          s.executableKey().inode(), 0, s.executableKey().mtimeNanos()));
+          s.executableKey().inode(), s.executableKey().mtimeNanos()));
     } catch (RuntimeException e) {
       declined.put(pid, start);
       attachFailures.incrementAndGet();
@@ -404,7 +413,7 @@ public final class Agent implements AutoCloseable {
     if (options.serviceName() != null) {
       discovered.put(ResourceFactory.SERVICE_NAME, options.serviceName());
     }
-    Resource resource = resources.create(info, analysis.binary().goVersion().toString(), discovered.build());
+    Resource resource = resources.create(info, analysis.goVersion(), discovered.build());
     dispatcher.register(pid, SampledSink.wrap(pipeline.sinkFor(resource), options.sampling()));
     Instrumentation instrumentation;
     try {
@@ -519,9 +528,6 @@ public final class Agent implements AutoCloseable {
     }
     if (pipeline != null) {
       pipeline.shutdown().join(10, TimeUnit.SECONDS);
-    }
-    if (analyzer != null) {
-      analyzer.close();
     }
     if (offsetBundles != null) {
       offsetBundles.close();

@@ -2,80 +2,111 @@ package io.goscope.platform.instrument;
 
 import static java.util.Objects.requireNonNull;
 
+import io.goscope.api.Nullable;
 import io.goscope.platform.gobinary.GoBinary;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Parses each distinct executable once and plans every probe set for it. Keyed by the file's identity (device,
- * inode, size, mtime), so the same binary running in many pods, or a restarted pod, is analysed once. Bounded LRU;
- * evicted binaries are closed (unmapped).
+ * Parses each distinct executable once and plans every probe set for it. Results are cached by the file's identity
+ * (device, inode, mtime) and by the binary's build id, so the same binary running in many pods, a restarted pod, or
+ * the same image unpacked on another path is analysed once. The parsed binary is closed (unmapped) as soon as the
+ * plans exist; only the plans are kept. Bounded LRU caches. Thread-safe.
  */
-public final class BinaryAnalyzer implements AutoCloseable {
+public final class BinaryAnalyzer {
   private static final Logger log = LoggerFactory.getLogger(BinaryAnalyzer.class);
-  /** How many analysed binaries stay cached. */
-  public static final int DEFAULT_CAPACITY = 64;
+  /** How many analyses stay cached, per cache. */
+  public static final int DEFAULT_CAPACITY = 256;
 
   /** Identity of an executable file. */
-  public record FileKey(long device, long inode, long size, long mtimeNanos) {}
+  public record FileKey(long device, long inode, long mtimeNanos) {}
 
-  /** A parsed binary with its probe plans. */
-  public record Analysis(GoBinary binary, Map<ProbeSetRuntime, ProbePlan> plans, long analysisNanos) {}
+  /**
+   * What the agent needs from a binary after analysis.
+   *
+   * @param goVersion toolchain version, e.g. {@code go1.19.8}
+   * @param buildId Go or GNU build id, or null
+   * @param plans probe set → plan
+   * @param analysisNanos how long the first analysis took
+   */
+  public record Analysis(
+      String goVersion, @Nullable String buildId, Map<ProbeSetRuntime, ProbePlan> plans, long analysisNanos) {
+    public Analysis {
+      plans = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(plans));
+    }
+  }
 
   private final ProbePlanner planner;
   private final List<ProbeSetRuntime> runtimes;
-  private final Map<FileKey, Analysis> cache;
+  private final Map<FileKey, Analysis> byFile;
+  private final Map<String, Analysis> byBuildId;
   private long hits;
   private long misses;
 
   public BinaryAnalyzer(ProbePlanner planner, List<ProbeSetRuntime> runtimes, int capacity) {
     this.planner = requireNonNull(planner, "planner");
     this.runtimes = List.copyOf(runtimes);
-    this.cache =
-        new LinkedHashMap<>(16, 0.75f, true) {
-          @Override
-          protected boolean removeEldestEntry(Map.Entry<FileKey, Analysis> eldest) {
-            if (size() > capacity) {
-              eldest.getValue().binary().close();
-              return true;
-            }
-            return false;
-          }
-        };
+    this.byFile = lru(capacity);
+    this.byBuildId = lru(capacity);
+  }
+
+  private static <K, V> Map<K, V> lru(int capacity) {
+    return new LinkedHashMap<>(16, 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+        return size() > capacity;
+      }
+    };
   }
 
   /**
-   * Returns the analysis of the executable at {@code path}, parsing it on the first call for {@code key}.
+   * Returns the analysis of the executable at {@code path}, parsing it only when neither its file identity nor its
+   * build id has been seen.
    *
    * @throws io.goscope.platform.gobinary.GoBinaryFormatException naming the file when it is not a usable Go binary
    */
   public synchronized Analysis analyze(Path path, FileKey key) {
-    Analysis cached = cache.get(key);
+    Analysis cached = byFile.get(key);
     if (cached != null) {
       hits++;
       return cached;
     }
-    misses++;
     long t0 = System.nanoTime();
-    GoBinary binary = GoBinary.open(path);
-    try {
+    try (GoBinary binary = GoBinary.open(path)) {
+      Optional<String> buildId = binary.buildId();
+      if (buildId.isPresent()) {
+        cached = byBuildId.get(buildId.get());
+        if (cached != null) {
+          hits++;
+          byFile.put(key, cached);
+          return cached;
+        }
+      }
+      misses++;
       Map<ProbeSetRuntime, ProbePlan> plans = new LinkedHashMap<>();
       for (ProbeSetRuntime r : runtimes) {
         plans.put(r, planner.plan(binary, r.descriptor(), r.offsetTables()));
       }
-      Analysis a = new Analysis(binary, plans, System.nanoTime() - t0);
-      cache.put(key, a);
-      log.info("binary analysed path={} go={} stripped={} pie={} ms={}", path, binary.goVersion(),
-          binary.stripped(), binary.isPie(), a.analysisNanos() / 1_000_000);
+      Analysis a = new Analysis(binary.goVersion().toString(), buildId.orElse(null), plans, System.nanoTime() - t0);
+      byFile.put(key, a);
+      buildId.ifPresent(id -> byBuildId.put(id, a));
+      log.info("binary analysed path={} go={} buildId={} stripped={} pie={} ms={}", path, a.goVersion(),
+          a.buildId(), binary.stripped(), binary.isPie(), a.analysisNanos() / 1_000_000);
       return a;
-    } catch (RuntimeException e) {
-      binary.close();
-      throw e;
     }
+  }
+
+  /** Forgets every cached analysis (e.g. after new offset bundles arrived, so missing fields are retried). */
+  public synchronized void invalidate() {
+    byFile.clear();
+    byBuildId.clear();
   }
 
   public synchronized long hits() {
@@ -84,11 +115,5 @@ public final class BinaryAnalyzer implements AutoCloseable {
 
   public synchronized long misses() {
     return misses;
-  }
-
-  @Override
-  public synchronized void close() {
-    cache.values().forEach(a -> a.binary().close());
-    cache.clear();
   }
 }
