@@ -36,6 +36,7 @@ import io.goscope.platform.rules.RulesDirectory;
 import io.goscope.platform.rules.Selection;
 import io.goscope.platform.sys.BpfFeatures;
 import io.goscope.platform.sys.BpfMap;
+import io.goscope.platform.sys.Clocks;
 import io.goscope.platform.sys.RingBufferReader;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
@@ -97,8 +98,17 @@ public final class Agent implements AutoCloseable {
   @Nullable private ProcessEvents processEvents;
   private ScheduledExecutorService discovery;
   private ScheduledExecutorService drain;
+  private final java.util.concurrent.ThreadPoolExecutor detacher = new java.util.concurrent.ThreadPoolExecutor(
+      DETACH_THREADS, DETACH_THREADS, 30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+      daemon("goscope-detach"));
+  /** Threads that close uprobe links; each close waits for a kernel grace period, so they run side by side. */
+  private static final int DETACH_THREADS = 4;
 
   private final Map<Integer, Traced> traced = new ConcurrentHashMap<>();
+  /** Kernel time of the exec event being handled, per pid, for the exec-to-attached latency. */
+  private final Map<Integer, Long> execTimes = new ConcurrentHashMap<>();
+  private static final int MAX_PENDING_EXECS = 4096;
+  @Nullable private Clocks clocks;
   /** Processes already decided against (pid → start time), so each is logged once, not every poll. */
   private final Map<Integer, Long> declined = new ConcurrentHashMap<>();
   /** Apps seen before, by service identity: a new pid of one counts as a re-attach (restart, rolling update). */
@@ -207,15 +217,21 @@ public final class Agent implements AutoCloseable {
 
   private void startProcessEvents() {
     try {
+      clocks = Clocks.create();
       processEvents = ProcessEvents.start(ringBuffer,
-          pid -> submit(() -> {
+          (pid, ktime) -> submit(() -> {
             if (traced.containsKey(pid)) {
               detach(pid, "exec replaced the program");
             }
             declined.remove(pid);
+            if (execTimes.size() > MAX_PENDING_EXECS) {
+              execTimes.clear();
+            }
+            execTimes.put(pid, ktime);
             consider(pid);
+            execTimes.remove(pid);
           }),
-          pid -> submit(() -> detach(pid, "exited")));
+          (pid, ktime) -> submit(() -> detach(pid, "exited")));
       dispatcher.setHostHandler(processEvents::onRecord);
     } catch (RuntimeException e) {
       log.warn("process events unavailable, relying on the /proc poll every {} reason={}", config.pollInterval(),
@@ -435,9 +451,12 @@ public final class Agent implements AutoCloseable {
     }
     traced.put(pid, new Traced(s, instrumentation, app));
     long micros = (System.nanoTime() - t0) / 1000;
-    log.info("process instrumented pid={} exe={} rule={} path={} via={} uprobes={} reattach={} micros={}", pid,
-        info.executable(), selection.ruleName(), target.attachPath(), target.reason(),
-        instrumentation.uprobesBySet(), again, micros);
+    Long execKtime = execTimes.get(pid);
+    long sinceExec = execKtime == null || execKtime == 0 || clocks == null
+        ? -1 : (clocks.monotonicNanos() - execKtime) / 1000;
+    log.info("process instrumented pid={} exe={} rule={} path={} via={} uprobes={} reattach={} micros={} "
+            + "execToAttachedMicros={}", pid, info.executable(), selection.ruleName(), target.attachPath(),
+        target.reason(), instrumentation.uprobesBySet(), again, micros, sinceExec);
     fire(new AgentEvent(AgentEvent.Kind.ATTACHED, pid, info.executableName(), micros));
   }
 
@@ -446,7 +465,13 @@ public final class Agent implements AutoCloseable {
     if (t == null) {
       return;
     }
-    t.instrumentation().close();
+    // Unregistering a uprobe waits for an RCU grace period (~100 ms each on the reference VM): detach on the
+    // detacher threads, so that exits never delay attaching new processes.
+    try {
+      detacher.execute(t.instrumentation()::close);
+    } catch (RuntimeException e) {
+      t.instrumentation().close();
+    }
     // Records already in the ring buffer are drained within one drain interval; keep routing until then.
     drain.schedule(() -> {
       if (!traced.containsKey(pid)) {
@@ -518,8 +543,16 @@ public final class Agent implements AutoCloseable {
     for (Integer pid : List.copyOf(traced.keySet())) {
       Traced t = traced.remove(pid);
       if (t != null) {
-        t.instrumentation().close();
+        detacher.execute(t.instrumentation()::close);
       }
+    }
+    detacher.shutdown();
+    try {
+      if (!detacher.awaitTermination(60, TimeUnit.SECONDS)) {
+        log.warn("detach still running after 60 s; exiting anyway (the kernel removes the probes with the agent)");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     shutdown(drain);
     if (reader != null) {

@@ -11,7 +11,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.IntConsumer;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,10 +30,16 @@ final class ProcessEvents implements AutoCloseable {
 
   private final BpfObject object;
   private final List<BpfLink> links;
-  private final IntConsumer onExec;
-  private final IntConsumer onExit;
+  private final Listener onExec;
+  private final Listener onExit;
 
-  private ProcessEvents(BpfObject object, List<BpfLink> links, IntConsumer onExec, IntConsumer onExit) {
+  /** Receives a process event: host pid and the kernel's monotonic timestamp of the event. */
+  @FunctionalInterface
+  interface Listener {
+    void onEvent(int pid, long ktimeNanos);
+  }
+
+  private ProcessEvents(BpfObject object, List<BpfLink> links, Listener onExec, Listener onExit) {
     this.object = object;
     this.links = links;
     this.onExec = onExec;
@@ -41,7 +47,7 @@ final class ProcessEvents implements AutoCloseable {
   }
 
   /** Loads and attaches the tracepoint programs; throws naming the step when the kernel refuses. */
-  static ProcessEvents start(BpfMap ringBuffer, IntConsumer onExec, IntConsumer onExit) {
+  static ProcessEvents start(BpfMap ringBuffer, Listener onExec, Listener onExit) {
     byte[] bytes;
     try (InputStream in = ProcessEvents.class.getClassLoader().getResourceAsStream(OBJECT)) {
       if (in == null) {
@@ -70,9 +76,10 @@ final class ProcessEvents implements AutoCloseable {
 
   /** Handles a record of source 0. Called on the ring-buffer thread; the consumers must not block. */
   void onRecord(ByteBuffer record, RecordHeader header) {
+    long ktime = record.remaining() >= RecordHeader.SIZE + 8 ? record.getLong(record.position() + RecordHeader.SIZE) : 0;
     switch (header.type()) {
-      case EXEC -> onExec.accept(header.pid());
-      case EXIT -> onExit.accept(header.pid());
+      case EXEC -> onExec.onEvent(header.pid(), ktime);
+      case EXIT -> onExit.onEvent(header.pid(), ktime);
       default -> { }
     }
   }
