@@ -20,7 +20,7 @@ demo: build
 	$(DIST)/bin/goscope demo
 
 test: deps
-	$(MVN) verify
+	GOSCOPE_ESBUILD=$$(./.ci/fetch-test-binaries) $(MVN) verify
 
 bench: build
 	./dist/bench/run-all.sh

@@ -10,12 +10,14 @@ import io.goscope.api.ProcessInfo;
 import io.goscope.api.WorkloadMetadata;
 import io.goscope.platform.discovery.GoDetector;
 import io.goscope.platform.discovery.ProcFs;
+import io.goscope.platform.discovery.ProcFsException;
 import io.goscope.platform.discovery.ProcessScanner;
 import io.goscope.platform.discovery.ProcessSnapshot;
 import io.goscope.platform.export.ExporterRegistry;
 import io.goscope.platform.export.ResourceFactory;
 import io.goscope.platform.export.TelemetryPipeline;
 import io.goscope.platform.gobinary.FieldResolver;
+import io.goscope.platform.gobinary.OffsetBundleDirectory;
 import io.goscope.platform.instrument.BinaryAnalyzer;
 import io.goscope.platform.instrument.Instrumentation;
 import io.goscope.platform.instrument.Instrumentor;
@@ -81,7 +83,7 @@ public final class Agent implements AutoCloseable {
   private RingBufferReader reader;
   private RecordDispatcher dispatcher;
   private TelemetryPipeline pipeline;
-  private FieldResolver fieldResolver;
+  @Nullable private OffsetBundleDirectory offsetBundles;
   private BinaryAnalyzer analyzer;
   private Instrumentor instrumentor;
   private ResourceFactory resources;
@@ -140,8 +142,11 @@ public final class Agent implements AutoCloseable {
     ringBuffer = BpfMap.createRingBuffer("goscope_events", config.ringBufferBytes());
     reader = new RingBufferReader(ringBuffer);
     dispatcher = new RecordDispatcher(runtimes);
-    fieldResolver = FieldResolver.forAgent(config.offsetsDir());
-    analyzer = new BinaryAnalyzer(new ProbePlanner(fieldResolver), runtimes, BinaryAnalyzer.DEFAULT_CAPACITY);
+    if (config.offsetsDir() != null) {
+      offsetBundles = OffsetBundleDirectory.watch(config.offsetsDir(), OffsetBundleDirectory.DEFAULT_RESCAN);
+    }
+    analyzer = new BinaryAnalyzer(new ProbePlanner(new FieldResolver(List.of(), offsetBundles)), runtimes,
+        BinaryAnalyzer.DEFAULT_CAPACITY);
     instrumentor = new Instrumentor(ringBuffer);
 
     procFs = new ProcFs(config.hostProc());
@@ -350,6 +355,9 @@ public final class Agent implements AutoCloseable {
         return;
       }
       instrument(s, metadata, selection.get());
+    } catch (ProcFsException e) {
+      // Not yet known to be selected: an unreadable process (e.g. another user namespace's init) is not news.
+      log.debug("process unreadable pid={} reason={}", pid, e.getMessage());
     } catch (RuntimeException e) {
       log.warn("process not instrumented pid={} reason={}", pid, e.getMessage());
     }
@@ -515,8 +523,8 @@ public final class Agent implements AutoCloseable {
     if (analyzer != null) {
       analyzer.close();
     }
-    if (fieldResolver != null) {
-      fieldResolver.close();
+    if (offsetBundles != null) {
+      offsetBundles.close();
     }
     if (ringBuffer != null) {
       ringBuffer.close();

@@ -5,6 +5,8 @@ import io.goscope.platform.agent.AgentConfig;
 import io.goscope.platform.gobinary.FieldResolver;
 import io.goscope.platform.gobinary.GoBinary;
 import io.goscope.platform.gobinary.GoBuildInfo;
+import io.goscope.platform.gobinary.OffsetBundleDirectory;
+import io.goscope.platform.instrument.ProbeSetRuntime;
 import io.goscope.platform.gobinary.ResolvedField;
 import io.goscope.platform.instrument.FunctionPlan;
 import io.goscope.platform.instrument.ProbePlan;
@@ -54,9 +56,13 @@ final class InspectCommand {
     try (PluginHost plugins = PluginHost.start(config.pluginsDir(), Set.copyOf(config.pluginsEnabled()),
             Set.copyOf(config.pluginsDisabled()));
         GoBinary binary = GoBinary.open(path)) {
-      FieldResolver resolver = FieldResolver.forAgent(config.offsetsDir());
+      OffsetBundleDirectory bundles = config.offsetsDir() == null ? null
+          : OffsetBundleDirectory.scanOnce(config.offsetsDir());
+      FieldResolver resolver = new FieldResolver(List.of(), bundles);
       report = report(binary, plugins.probeSets(), new ProbePlanner(resolver));
-      resolver.close();
+      if (bundles != null) {
+        bundles.close();
+      }
     }
     if (json) {
       out.println(JsonWriter.write(report));
@@ -82,7 +88,7 @@ final class InspectCommand {
     r.put("modules", modules);
     List<Object> probeSets = new ArrayList<>();
     for (ProbeSet set : sets) {
-      ProbePlan plan = planner.plan(binary, set.descriptor());
+      ProbePlan plan = planner.plan(binary, set.descriptor(), ProbeSetRuntime.offsetTablesOf(set));
       Map<String, Object> p = new LinkedHashMap<>();
       p.put("id", plan.probeSetId());
       p.put("verdict", plan.attachable() ? "will attach" : "skipped: " + plan.failure());

@@ -422,7 +422,12 @@ public final class ElfFile implements AutoCloseable {
       }
       byte[] nameBytes = new byte[(int) Math.max(0, namesz - 1)];
       b.get((int) nameStart, nameBytes);
-      if (ntype == noteType && new String(nameBytes, StandardCharsets.UTF_8).equals(owner)) {
+      String noteOwner = new String(nameBytes, StandardCharsets.UTF_8);
+      int nul = noteOwner.indexOf('\0');
+      if (nul >= 0) {
+        noteOwner = noteOwner.substring(0, nul);
+      }
+      if (ntype == noteType && noteOwner.equals(owner)) {
         byte[] desc = new byte[(int) descsz];
         b.get((int) descStart, desc);
         return Optional.of(desc);

@@ -60,7 +60,7 @@ public final class GoBinary implements AutoCloseable {
       return false;
     }
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-      ByteBuffer head = ByteBuffer.allocate(4);
+      ByteBuffer head = ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
       if (ch.read(head, 0) != 4 || head.getInt(0) != 0x464c457f) {
         return false;
       }
@@ -102,6 +102,10 @@ public final class GoBinary implements AutoCloseable {
 
   /** Build info from .go.buildinfo, else from the runtime's version/modinfo strings; empty if neither is found. */
   public Optional<GoBuildInfo> buildInfo() {
+    return guard("build info", this::buildInfo0);
+  }
+
+  private Optional<GoBuildInfo> buildInfo0() {
     if (buildInfo == null) {
       Optional<GoBuildInfo> bi = GoBuildInfo.read(elf);
       if (bi.isEmpty()) {
@@ -144,6 +148,10 @@ public final class GoBinary implements AutoCloseable {
 
   /** The function table, with textStart resolved through the module data when the header lacks it (Go 1.26+). */
   public Pclntab pclntab() {
+    return guard("pclntab", this::pclntab0);
+  }
+
+  private Pclntab pclntab0() {
     if (pclntab == null) {
       Pclntab p = Pclntab.locate(elf);
       if (p.needsTextStart()) {
@@ -169,6 +177,10 @@ public final class GoBinary implements AutoCloseable {
 
   /** The first module data (types, typelinks, text range). */
   public ModuleData moduleData() {
+    return guard("moduledata", this::moduleData0);
+  }
+
+  private ModuleData moduleData0() {
     if (moduleData == null) {
       moduleData = ModuleData.locate(elf, pclntab(), buildInfo().map(GoBuildInfo::goVersion).orElse(null));
     }
@@ -181,6 +193,10 @@ public final class GoBinary implements AutoCloseable {
    */
   public Optional<GoFunction> function(String name) {
     requireNonNull(name, "name");
+    return guard("function " + name, () -> function0(name));
+  }
+
+  private Optional<GoFunction> function0(String name) {
     Optional<ElfSymbol> sym = elf.symbol(name);
     if (sym.isPresent() && sym.get().isFunction() && sym.get().size() > 0) {
       long entry = sym.get().value();
@@ -200,6 +216,18 @@ public final class GoBinary implements AutoCloseable {
   /** {@link #function(String)} with its return sites decoded. */
   public Optional<GoFunction> functionWithReturns(String name) {
     return function(name).map(f -> f.withReturnFileOffsets(ReturnSites.find(this, f)));
+  }
+
+  /** Turns unchecked decoding slips on corrupt input into a {@link GoBinaryFormatException} naming the file. */
+  private <T> T guard(String what, java.util.function.Supplier<T> body) {
+    try {
+      return body.get();
+    } catch (GoBinaryFormatException e) {
+      throw e;
+    } catch (IndexOutOfBoundsException | java.nio.BufferUnderflowException | IllegalArgumentException
+        | ArithmeticException | NegativeArraySizeException e) {
+      throw elf.error(what + ": corrupt data (" + e + ")", e);
+    }
   }
 
   @Override

@@ -74,11 +74,15 @@ public final class ModuleData {
    * @throws GoBinaryFormatException if no plausible moduledata is found
    */
   public static ModuleData locate(ElfFile elf, Pclntab pclntab, GoVersion version) {
+    return locate(elf, pclntab, version, true);
+  }
+
+  static ModuleData locate(ElfFile elf, Pclntab pclntab, GoVersion version, boolean useSymbol) {
     requireNonNull(elf, "elf");
     requireNonNull(pclntab, "pclntab");
     ElfAddressSpace space = elf.elfAddressSpace();
     List<Layout> layouts = candidateLayouts(pclntab, version);
-    Optional<ElfSymbol> sym = elf.symbol("runtime.firstmoduledata");
+    Optional<ElfSymbol> sym = useSymbol ? elf.symbol("runtime.firstmoduledata") : Optional.empty();
     if (sym.isPresent()) {
       ModuleData md = tryAt(space, sym.get().value(), layouts, pclntab, version, "symbol runtime.firstmoduledata");
       if (md != null) {

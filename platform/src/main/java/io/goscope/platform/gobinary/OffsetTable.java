@@ -358,7 +358,7 @@ public final class OffsetTable {
         sb.append("# ").append(line).append('\n');
       }
     }
-    sb.append("fields:\n");
+    sb.append(entries.isEmpty() ? "fields: []\n" : "fields:\n");
     for (Entry e : entries.values()) {
       sb.append("  - module: ").append(quote(e.module())).append('\n');
       sb.append("    struct: ").append(quote(e.struct())).append('\n');

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -91,6 +92,28 @@ public final class TypeMetadata {
     }
     this.typesStart = typesStart;
     this.typesEnd = typesEnd;
+  }
+
+  /**
+   * The type metadata of a Go binary: its first module's {@code types}, {@code typelinks}, and the concrete types of
+   * its {@code itablinks} as extra roots.
+   *
+   * @throws GoBinaryFormatException if the module data cannot be located
+   */
+  public static TypeMetadata of(GoBinary binary) {
+    requireNonNull(binary, "binary");
+    ModuleData md = binary.moduleData();
+    AddressSpace mem = binary.addressSpace();
+    long[] itabs = md.itablinks();
+    long[] roots = new long[itabs.length];
+    int n = 0;
+    for (long itab : itabs) {
+      if (mem.contains(itab + 8, 8)) {
+        roots[n++] = mem.read(itab + 8, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(0); // itab._type
+      }
+    }
+    return new TypeMetadata(mem, md.types(), md.etypes(), md.typelinks(), Arrays.copyOf(roots, n),
+        binary.goVersion());
   }
 
   /** Offset of {@code field} in the struct named {@code structType} ({@code net/http.Request}), if reachable. */

@@ -65,7 +65,7 @@ public final class BinaryAnalyzer implements AutoCloseable {
     try {
       Map<ProbeSetRuntime, ProbePlan> plans = new LinkedHashMap<>();
       for (ProbeSetRuntime r : runtimes) {
-        plans.put(r, planner.plan(binary, r.descriptor()));
+        plans.put(r, planner.plan(binary, r.descriptor(), r.offsetTables()));
       }
       Analysis a = new Analysis(binary, plans, System.nanoTime() - t0);
       cache.put(key, a);

@@ -5,10 +5,10 @@ import static java.util.Objects.requireNonNull;
 import io.goscope.api.FailureMode;
 import io.goscope.api.FunctionProbe;
 import io.goscope.api.ProbeSetDescriptor;
-import io.goscope.api.StructField;
 import io.goscope.platform.gobinary.FieldResolver;
 import io.goscope.platform.gobinary.GoBinary;
 import io.goscope.platform.gobinary.GoFunction;
+import io.goscope.platform.gobinary.OffsetTable;
 import io.goscope.platform.gobinary.ResolvedField;
 import io.goscope.platform.gobinary.ReturnSites;
 import java.util.ArrayList;
@@ -33,16 +33,18 @@ public final class ProbePlanner {
     this.fieldResolver = requireNonNull(fieldResolver, "fieldResolver");
   }
 
-  /** Plans {@code descriptor} for {@code binary}. Never throws for a missing symbol or field; those are reasons. */
-  public ProbePlan plan(GoBinary binary, ProbeSetDescriptor descriptor) {
+  /**
+   * Plans {@code descriptor} for {@code binary}. Never throws for a missing symbol or field; those are reasons.
+   *
+   * @param offsetTables the probe set's bundled offset tables
+   */
+  public ProbePlan plan(GoBinary binary, ProbeSetDescriptor descriptor, List<OffsetTable> offsetTables) {
     requireNonNull(binary, "binary");
     requireNonNull(descriptor, "descriptor");
-    List<ResolvedField> fields = new ArrayList<>();
+    List<ResolvedField> fields = fieldResolver.resolveAll(binary, descriptor.fields(), offsetTables);
     Map<String, ResolvedField> byConstant = new HashMap<>();
-    for (StructField field : descriptor.fields()) {
-      ResolvedField resolved = fieldResolver.resolve(binary, field, descriptor);
-      fields.add(resolved);
-      byConstant.put(field.constant(), resolved);
+    for (ResolvedField resolved : fields) {
+      byConstant.put(resolved.field().constant(), resolved);
     }
 
     List<FunctionPlan> functions = new ArrayList<>();

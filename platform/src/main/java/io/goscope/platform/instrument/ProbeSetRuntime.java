@@ -7,6 +7,8 @@ import io.goscope.api.ProbeSetDescriptor;
 import io.goscope.api.RecordDecoder;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
+import io.goscope.platform.gobinary.OffsetTable;
 
 /**
  * A probe set as the agent runs it: its host-assigned source id (written into every record header by its BPF
@@ -18,6 +20,7 @@ public final class ProbeSetRuntime {
   private final ProbeSetDescriptor descriptor;
   private final RecordDecoder decoder;
   private final byte[] bpfObject;
+  private final List<OffsetTable> offsetTables;
 
   private ProbeSetRuntime(int sourceId, ProbeSet probeSet, byte[] bpfObject) {
     this.sourceId = sourceId;
@@ -25,6 +28,24 @@ public final class ProbeSetRuntime {
     this.descriptor = probeSet.descriptor();
     this.decoder = requireNonNull(probeSet.decoder(), "decoder of " + descriptor.id());
     this.bpfObject = bpfObject;
+    this.offsetTables = offsetTablesOf(probeSet);
+  }
+
+  /**
+   * The probe set's bundled offset table, parsed; empty when it declares none.
+   *
+   * @throws io.goscope.platform.gobinary.OffsetTableFormatException naming the resource and line when malformed
+   */
+  public static List<OffsetTable> offsetTablesOf(ProbeSet probeSet) {
+    String resource = probeSet.descriptor().offsetTableResource();
+    return resource == null
+        ? List.of()
+        : List.of(OffsetTable.loadResource(probeSet.getClass().getClassLoader(), resource));
+  }
+
+  /** The probe set's bundled offset tables. */
+  public List<OffsetTable> offsetTables() {
+    return offsetTables;
   }
 
   /**

@@ -9,6 +9,7 @@ import jnr.ffi.annotations.Delegate;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 import jnr.ffi.types.size_t;
+import jnr.ffi.types.u_int64_t;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -86,7 +87,7 @@ final class Libbpf {
 
     int bpf_map_lookup_elem(int fd, @In byte[] key, @Out byte[] value);
 
-    int bpf_map_update_elem(int fd, @In byte[] key, @In byte[] value, long flags);
+    int bpf_map_update_elem(int fd, @In byte[] key, @In byte[] value, @u_int64_t long flags);
 
     int libbpf_num_possible_cpus();
 

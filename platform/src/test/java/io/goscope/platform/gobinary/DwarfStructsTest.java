@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class DwarfStructsTest {
 
@@ -69,6 +72,29 @@ class DwarfStructsTest {
     assertTrue(d.offset("net/http.NoSuchType", "X").isEmpty());
     assertTrue(d.offset("net/http.Request", "NoSuchField").isEmpty());
     assertTrue(d.structCount() > 100);
+  }
+
+  /** DWARF 5 (clang: strx forms, .debug_str_offsets, .debug_line_str) and DWARF 4 with DW_AT_sibling (gcc). */
+  @ParameterizedTest
+  @ValueSource(strings = {"clang -gdwarf-5", "gcc -gdwarf-4", "clang -gdwarf-4"})
+  void cCompilersDwarfMatchesOffsetof(String compiler) throws IOException {
+    String[] cc = compiler.split(" ");
+    Path src = Path.of("src", "test", "resources", "gobinary-fields", "c", "sample.c").toAbsolutePath();
+    Path out = FieldFixtures.DIR.resolve("sample-" + compiler.replace(' ', '_'));
+    Assumptions.assumeTrue(new java.io.File("/usr/bin/" + cc[0]).canExecute() || "true".equals(System.getenv("CI")),
+        cc[0] + " not installed");
+    java.nio.file.Files.createDirectories(FieldFixtures.DIR);
+    FieldFixtures.run(cc[0], cc[1], "-O0", "-o", out.toString(), src.toString());
+    DwarfStructs d = dwarf(out);
+    String printed = FieldFixtures.run(out);
+    int n = 0;
+    for (String line : printed.split("\n")) {
+      String[] p = line.split(" ");
+      String[] sf = p[0].split("\\.");
+      assertEquals(OptionalLong.of(Long.parseLong(p[1])), d.offset(sf[0], sf[1]), compiler + " " + line);
+      n++;
+    }
+    assertEquals(6, n);
   }
 
   @Test

@@ -206,6 +206,27 @@ class SysBpfTest {
   }
 
   @Test
+  void perCpuCountersCanBeWrittenReadAndSummed() throws Exception {
+    try (BpfMap ring = BpfMap.createRingBuffer("gs_test_pcpu", 1 << 16);
+        BpfObject o = openConfigured(ring)) {
+      BpfMap dropped = o.map("goscope_dropped");
+      assertEquals(Libbpf.BPF_MAP_TYPE_PERCPU_ARRAY, dropped.type());
+      int cpus = BpfMap.possibleCpus();
+      ByteBuffer value = ByteBuffer.allocate(8 * cpus).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < cpus; i++) {
+        value.putLong(i + 1);
+      }
+      byte[] key = {0, 0, 0, 0};
+      dropped.update(key, value.array());
+      assertEquals((long) cpus * (cpus + 1) / 2, dropped.sumPerCpuU64(0));
+      assertEquals(8 * cpus, dropped.lookup(key).orElseThrow().length);
+      assertTrue(dropped.lookup(new byte[] {1, 0, 0, 0}).isEmpty() || dropped.sumPerCpuU64(1) == 0);
+      assertThrows(BpfException.class, () -> ring.sumPerCpuU64(0));
+      assertThrows(IllegalArgumentException.class, () -> dropped.lookup(new byte[3]));
+    }
+  }
+
+  @Test
   void objectIntrospection() throws Exception {
     try (BpfObject o = BpfObject.open("sys_test", object)) {
       assertEquals(java.util.Set.of("test_uprobe", "test_exec"), o.programNames());

@@ -12,9 +12,9 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * The informer indexes over cached pods: by container id, by pod uid and by owner ({@code namespace/name}). Pods on other nodes are left
- * out of every index, so a server that ignored the {@code spec.nodeName} field selector still cannot make another
- * node's pod describe a local process.
+ * The informer indexes over cached pods: by container id, by pod uid and by owner ({@code namespace/name}). Pods
+ * on other nodes are left out of every index, so a server that ignored the {@code spec.nodeName} field selector
+ * still cannot make another node's pod describe a local process.
  */
 final class PodIndexes {
 
