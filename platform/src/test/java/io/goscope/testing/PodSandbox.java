@@ -36,8 +36,9 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>an overlayfs root ({@code lowerdir=<image layer>:<base layer>}, a fresh upper and work dir) mounted at
  *       {@code merged/}, the base layer holding a minimal {@code /etc}, {@code /tmp} and a {@code /proc} mount point;
- *   <li>the app in its own mount and PID namespace: {@code unshare -m -p -f --kill-child --mount-proc=merged/proc
- *       chroot merged argv...}, so {@code /proc/<hostpid>/exe} resolves inside the overlay and {@code NSpid} shows
+ *   <li>the app in its own mount, PID and UTS namespace (hostname = pod name): {@code unshare -m -p -u -f
+ *       --kill-child --mount-proc=merged/proc sh -c 'hostname <pod>; exec chroot merged argv...'}, so
+ *       {@code /proc/<hostpid>/exe} resolves inside the overlay and {@code NSpid} shows
  *       two pids; the network namespace is the host's (the app listens on a loopback port);
  *   <li>a cgroup shaped like the kubelet's systemd driver with containerd
  *       ({@code /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid_>.slice/
@@ -268,6 +269,11 @@ public final class PodSandbox implements AutoCloseable {
         + hostPid + " port=" + port + "}";
   }
 
+  /** The pod's hostname: its name when given, else the short container id. */
+  public String hostname() {
+    return spec.podName != null ? spec.podName : spec.containerId.substring(0, 12);
+  }
+
   private void requireOpen() {
     if (closed) {
       throw new IllegalStateException("pod sandbox closed: " + this);
@@ -281,15 +287,15 @@ public final class PodSandbox implements AutoCloseable {
     }
     script.append("exec \"$@\"");
     List<String> cmd = new ArrayList<>(List.of("sh", "-c", script.toString(), "sh",
-        "unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc=" + merged.resolve("proc"),
-        "chroot", merged.toString()));
+        "unshare", "--mount", "--pid", "--uts", "--fork", "--kill-child", "--mount-proc=" + merged.resolve("proc"),
+        "sh", "-c", "hostname \"$0\" && exec \"$@\"", hostname(), "chroot", merged.toString()));
     cmd.addAll(argv);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("app.log").toFile()));
     pb.environment().clear();
     pb.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
     pb.environment().put("HOME", "/");
-    pb.environment().put("HOSTNAME", spec.podName != null ? spec.podName : spec.containerId.substring(0, 12));
+    pb.environment().put("HOSTNAME", hostname());
     pb.environment().putAll(spec.env);
     try {
       launcher = pb.start();
