@@ -106,6 +106,21 @@ final class FakeCluster implements AutoCloseable {
         rs.getMetadata().getUid(), Map.copyOf(rsLabels), image);
   }
 
+  /** A new ReplicaSet {@code <deployment>-<hash>} of an existing Deployment (the next revision of a rollout). */
+  Workload replicaSet(Workload deployment, String templateHash) {
+    Map<String, String> rsLabels = new LinkedHashMap<>(deployment.labels());
+    rsLabels.put("pod-template-hash", templateHash);
+    String ns = deployment.namespace();
+    ReplicaSet rs = client.apps().replicaSets().inNamespace(ns).resource(new ReplicaSetBuilder()
+        .withNewMetadata().withName(deployment.deployment() + "-" + templateHash).withNamespace(ns)
+        .withLabels(rsLabels)
+        .withOwnerReferences(owner("apps/v1", "Deployment", deployment.deployment(), deployment.deploymentUid()))
+        .endMetadata().withNewSpec().withReplicas(1).withNewSelector().withMatchLabels(rsLabels).endSelector()
+        .endSpec().build()).create();
+    return new Workload(ns, deployment.deployment(), deployment.deploymentUid(), rs.getMetadata().getName(),
+        rs.getMetadata().getUid(), Map.copyOf(rsLabels), deployment.image());
+  }
+
   /**
    * Creates a pod of {@code workload} scheduled on this node, with one container {@code containerName} whose
    * status names {@code containerId}; returns the pod as stored (its uid is the server's).

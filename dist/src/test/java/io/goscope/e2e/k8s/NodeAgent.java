@@ -125,7 +125,7 @@ final class NodeAgent implements AutoCloseable {
   }
 
   /**
-   * The agent's open file descriptors by kind: {@code bpf-map}, {@code bpf-prog}, {@code bpf-link},
+   * The agent's open file descriptors by kind: {@code bpf-map}, {@code bpf-prog}, {@code bpf_link},
    * {@code perf_event}, {@code socket}, {@code file}, ... from {@code /proc/<pid>/fd} link targets.
    */
   Map<String, Integer> fdsByKind() throws IOException {
