@@ -1,0 +1,219 @@
+package io.goscope.e2e.k8s;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * {@code bin/goscope agent} run the way users run it (a separate JVM configured by environment variables), with
+ * the probes the Kubernetes end-to-end tests need: log lines, open file descriptors by kind, heap after a full GC.
+ * A copy of {@code io.goscope.e2e.AgentProcess}, which is package-private there.
+ */
+final class NodeAgent implements AutoCloseable {
+  private final Process process;
+  private final List<String> lines = new ArrayList<>();
+  private final Thread reader;
+
+  private NodeAgent(Process process) {
+    this.process = process;
+    this.reader = new Thread(this::pump, "agent-output");
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  static Path home() {
+    String home = System.getProperty("goscope.home");
+    Path p = home != null ? Path.of(home) : Path.of("target/goscope");
+    if (!Files.isExecutable(p.resolve("bin/goscope"))) {
+      throw new IllegalStateException("distribution not built: " + p.resolve("bin/goscope"));
+    }
+    return p;
+  }
+
+  static NodeAgent start(Map<String, String> env, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(home().resolve("bin/goscope").toString());
+    cmd.addAll(List.of(args.length == 0 ? new String[] {"agent"} : args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().keySet().removeIf(k -> k.startsWith("OTEL_") || k.startsWith("GOSCOPE_") || k.equals("GO_APPS")
+        || k.equals("KUBECONFIG") || k.equals("NODE_NAME") || k.startsWith("KUBERNETES_"));
+    pb.environment().putAll(env);
+    return new NodeAgent(pb.start());
+  }
+
+  private void pump() {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        synchronized (lines) {
+          lines.add(line);
+          lines.notifyAll();
+        }
+        if (Boolean.getBoolean("goscope.e2e.echo")) {
+          System.out.println("[agent] " + line);
+        }
+      }
+    } catch (IOException ignored) {
+      // process ended
+    }
+  }
+
+  /** Waits for an output line matching {@code p}; returns it, or throws with the output so far. */
+  String awaitLine(Predicate<String> p, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (lines) {
+      int seen = 0;
+      while (true) {
+        for (; seen < lines.size(); seen++) {
+          if (p.test(lines.get(seen))) {
+            return lines.get(seen);
+          }
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || (!process.isAlive() && seen == lines.size())) {
+          throw new AssertionError("agent output has no expected line within " + timeout + "; output:\n"
+              + String.join("\n", lines));
+        }
+        lines.wait(Math.max(1, Math.min(200, left / 1_000_000)));
+      }
+    }
+  }
+
+  /** Waits for a line matching {@code p} at or after output index {@code from} (see {@link #lineCount()}). */
+  String awaitLineAfter(int from, Predicate<String> p, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (lines) {
+      int seen = from;
+      while (true) {
+        for (; seen < lines.size(); seen++) {
+          if (p.test(lines.get(seen))) {
+            return lines.get(seen);
+          }
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || (!process.isAlive() && seen == lines.size())) {
+          throw new AssertionError("agent output has no expected line within " + timeout + "; output since line "
+              + from + ":\n" + String.join("\n", lines.subList(Math.min(from, lines.size()), lines.size())));
+        }
+        lines.wait(Math.max(1, Math.min(200, left / 1_000_000)));
+      }
+    }
+  }
+
+  /** Number of output lines so far. */
+  int lineCount() {
+    synchronized (lines) {
+      return lines.size();
+    }
+  }
+
+  /** Lines containing {@code text}. */
+  List<String> linesContaining(String text) {
+    synchronized (lines) {
+      return lines.stream().filter(l -> l.contains(text)).toList();
+    }
+  }
+
+  /**
+   * The agent's open file descriptors by kind: {@code bpf-map}, {@code bpf-prog}, {@code bpf_link},
+   * {@code perf_event}, {@code socket}, {@code file}, ... from {@code /proc/<pid>/fd} link targets.
+   */
+  Map<String, Integer> fdsByKind() throws IOException {
+    Map<String, Integer> kinds = new java.util.TreeMap<>();
+    try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
+      for (Path fd : fds.toList()) {
+        String target;
+        try {
+          target = Files.readSymbolicLink(fd).toString();
+        } catch (IOException e) {
+          continue; // closed meanwhile
+        }
+        String kind;
+        if (target.startsWith("anon_inode:")) {
+          kind = target.substring("anon_inode:".length()).replace("[", "").replace("]", "");
+        } else if (target.startsWith("socket:")) {
+          kind = "socket";
+        } else if (target.startsWith("pipe:")) {
+          kind = "pipe";
+        } else {
+          kind = "file";
+        }
+        kinds.merge(kind, 1, Integer::sum);
+      }
+    }
+    kinds.put("total", kinds.values().stream().mapToInt(Integer::intValue).sum());
+    return kinds;
+  }
+
+  /** Heap in use after a full GC, in bytes, from {@code jcmd <pid> GC.run} and {@code GC.heap_info}. */
+  long heapUsedAfterGc() throws IOException, InterruptedException {
+    jcmd("GC.run");
+    String info = jcmd("GC.heap_info");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
+    long usedKb = 0;
+    boolean found = false;
+    while (m.find()) { // one line per generation (serial: new + tenured; G1: one heap line)
+      usedKb += Long.parseLong(m.group(2));
+      found = true;
+    }
+    if (!found) {
+      throw new AssertionError("no heap usage in jcmd GC.heap_info output:\n" + info);
+    }
+    return usedKb * 1024;
+  }
+
+  private String jcmd(String command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("jcmd", Long.toString(pid()), command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new AssertionError("jcmd " + pid() + " " + command + " failed:\n" + out);
+    }
+    return out;
+  }
+
+  List<String> output() {
+    synchronized (lines) {
+      return List.copyOf(lines);
+    }
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** Sends SIGTERM and waits for the exit code. */
+  int terminate(Duration timeout) throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("agent did not exit within " + timeout + " of SIGTERM; output:\n"
+          + String.join("\n", output()));
+    }
+    reader.join(2000);
+    return process.exitValue();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    }
+  }
+}
