@@ -1,5 +1,6 @@
 package io.goscope.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -25,6 +26,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -95,11 +97,7 @@ class AgentBadInputTest {
       Process loop = start(targets, List.of(noHttp.toString()));
 
       String notGoLine = agent.awaitLine(notInstrumented(sleep.pid()), ATTACH_TIMEOUT);
-      assertTrue(notGoLine.contains("not a Go binary"), "reason named: " + notGoLine);
-      assertTrue(notGoLine.contains(name(notGo)), "executable named: " + notGoLine);
       String noSymbolLine = agent.awaitLine(notInstrumented(loop.pid()), ATTACH_TIMEOUT);
-      assertTrue(noSymbolLine.contains(SYMBOL) && noSymbolLine.contains("not in binary"),
-          "the agent's line for the process names the missing symbol: " + noSymbolLine);
 
       // c: twenty servers that exit 50..150 ms after start, one after the other, racing discovery and attach.
       List<Long> shortPids = new ArrayList<>();
@@ -116,24 +114,36 @@ class AgentBadInputTest {
       // Over three polls and three reconciles: anything repeated would show up now.
       Thread.sleep(Math.max(4 * POLL.toMillis(), 4 * RECONCILE.toMillis()));
       List<String> out = agent.output();
-      assertEquals(1, count(out, notInstrumented(sleep.pid())), "one line for the non-Go process:\n" + dump(out));
-      assertEquals(1, count(out, notInstrumented(loop.pid())), "one line for the Go process without "
-          + SYMBOL + ":\n" + dump(out));
-      for (long pid : shortPids) {
-        for (String l : out) {
-          if (notInstrumented(pid).test(l)) {
-            assertTrue(l.contains("exited"), "a short-lived server is declined only for having exited: " + l);
-          }
-        }
-        assertTrue(count(out, notInstrumented(pid)) <= 1, "at most one line per short-lived server pid=" + pid);
-      }
 
+      // Robustness first: the agent runs on, traces, harms nothing and stops cleanly.
       assertStillTraces(agent, receiver);
       assertNoStackTraces(agent.output());
       assertTrue(sleep.isAlive(), "the non-Go process is unharmed");
       assertTrue(loop.isAlive(), "the Go process without net/http is unharmed");
       assertEquals(0, agent.terminate(Duration.ofSeconds(15)), "agent exits cleanly on SIGTERM");
       assertTrue(sleep.isAlive() && loop.isAlive(), "targets survive the agent's exit");
+
+      // Then the log lines, all checked and reported together.
+      List<Executable> checks = new ArrayList<>();
+      checks.add(() -> assertTrue(notGoLine.contains("not a Go binary") && notGoLine.contains(name(notGo)),
+          "the non-Go process's line names the executable and the reason: " + notGoLine));
+      checks.add(() -> assertTrue(noSymbolLine.contains(SYMBOL) && noSymbolLine.contains("not in binary"),
+          "the line for the Go process without net/http names the missing symbol: " + noSymbolLine));
+      checks.add(() -> assertEquals(1, count(out, notInstrumented(sleep.pid())),
+          "one line for the non-Go process, not one per poll or reconcile: " + grep(out, sleep.pid())));
+      checks.add(() -> assertEquals(1, count(out, notInstrumented(loop.pid())),
+          "one line for the Go process without net/http: " + grep(out, loop.pid())));
+      for (long pid : shortPids) {
+        checks.add(() -> {
+          for (String l : out) {
+            if (notInstrumented(pid).test(l)) {
+              assertTrue(l.contains("exited"), "a short-lived server is declined only for having exited: " + l);
+            }
+          }
+          assertTrue(count(out, notInstrumented(pid)) <= 1, "at most one line per short-lived server pid=" + pid);
+        });
+      }
+      assertAll("log lines", checks);
     } finally {
       stopAll(targets);
     }
@@ -165,17 +175,24 @@ class AgentBadInputTest {
             List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", app.toString()));
         assertExeUnreadableWithoutPtrace(target.pid());
 
-        String line = agent.awaitLine(notInstrumented(target.pid()), ATTACH_TIMEOUT);
-        assertTrue(line.contains("permission denied") || line.contains("unreadable"), "reason named: " + line);
+        // Over three polls and three reconciles.
         Thread.sleep(4 * RECONCILE.toMillis());
         List<String> out = agent.output();
-        assertEquals(1, count(out, notInstrumented(target.pid())), "one line for the unreadable process:\n"
-            + dump(out));
 
-        assertStillTraces(agent, receiver);
+        // Without CAP_SYS_PTRACE the kernel also refuses processes holding capabilities the agent lacks
+        // (cap_ptrace_access_check), so the good server runs with the same bounding set, as in a container.
+        assertStillTraces(agent, receiver, List.of("setpriv", "--bounding-set=-sys_ptrace"));
         assertNoStackTraces(agent.output());
         assertTrue(target.isAlive(), "the unreadable process is unharmed");
         assertEquals(0, agent.terminate(Duration.ofSeconds(15)), "agent exits cleanly on SIGTERM");
+
+        List<String> lines = out.stream().filter(notInstrumented(target.pid())).toList();
+        assertAll("log lines",
+            () -> assertEquals(1, lines.size(), "exactly one line 'process not instrumented pid="
+                + target.pid() + " ...' for the selected process whose exe is unreadable; got " + lines
+                + "; lines naming the pid: " + grep(out, target.pid())),
+            () -> assertTrue(lines.stream().allMatch(l -> l.contains("permission denied")),
+                "the reason is named: " + lines));
       }
     } finally {
       stopAll(targets);
@@ -216,7 +233,7 @@ class AgentBadInputTest {
           && (l.contains("fail") || l.contains("Fail"))).count();
       assertTrue(exportLines >= 1 && exportLines <= 10,
           "export failures logged, bounded (" + exportLines + " lines for " + total + " spans):\n" + dump(out));
-      assertNoStackTraces(out);
+      assertTrue(out.size() < 200, "agent output bounded with the exporter down: " + out.size() + " lines");
       assertTrue(agent.isAlive(), "agent alive with the exporter down");
       assertTrue(server.isAlive(), "traced server alive");
       assertEquals(200, server.get("/hello/still"), "traced server still serves");
@@ -227,12 +244,19 @@ class AgentBadInputTest {
           total, millis, exportLines, (System.nanoTime() - stop) / 1_000_000);
       assertTrue(server.isAlive(), "traced server survives the agent's exit");
       assertEquals(200, server.get("/hello/after-agent"), "and still serves");
+      // Last, being a matter of log quality: "backend down" is one line with its cause, not a stack trace.
+      assertNoStackTraces(agent.output());
     }
   }
 
   /** Starts the good server, checks it is instrumented and that one span per request arrives. */
   private static void assertStillTraces(AgentProcess agent, OtlpReceiver receiver) throws Exception {
-    try (GoServer server = GoServer.start(goodServer, List.of())) {
+    assertStillTraces(agent, receiver, List.of());
+  }
+
+  private static void assertStillTraces(AgentProcess agent, OtlpReceiver receiver, List<String> prefix)
+      throws Exception {
+    try (GoServer server = GoServer.start(goodServer, prefix)) {
       agent.awaitLine(attached(server.launcherPid()), ATTACH_TIMEOUT);
       Set<String> paths = new HashSet<>();
       for (int i = 0; i < 20; i++) {
@@ -250,7 +274,8 @@ class AgentBadInputTest {
         Thread.sleep(200);
       }
       assertTrue(seen.containsAll(paths), "spans of the good server arrive; missing "
-          + paths.stream().filter(p -> !seen.contains(p)).toList());
+          + paths.stream().filter(p -> !seen.contains(p)).toList() + "; received " + seen + "; agent output:\n"
+          + dump(agent.output()));
       assertTrue(agent.isAlive(), "agent alive");
       assertTrue(server.isAlive(), "good server alive");
     }
@@ -296,6 +321,10 @@ class AgentBadInputTest {
         fail("agent output has a stack trace:\n" + dump(out));
       }
     }
+  }
+
+  private static List<String> grep(List<String> out, long pid) {
+    return out.stream().filter(l -> l.contains("pid=" + pid + " ")).toList();
   }
 
   private static String dump(List<String> out) {
