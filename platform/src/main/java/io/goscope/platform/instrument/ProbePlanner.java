@@ -70,7 +70,8 @@ public final class ProbePlanner {
       }
     }
     if (failure == null && functions.stream().noneMatch(FunctionPlan::willAttach)) {
-      failure = "no probe of set " + descriptor.id() + " can attach";
+      failure = "no probe of set " + descriptor.id() + " can attach: " + String.join("; ",
+          functions.stream().map(f -> f.probe().symbol() + " " + f.verdict()).toList());
     }
     return new ProbePlan(descriptor.id(), fields, functions, failure);
   }
