@@ -8,6 +8,7 @@ import io.goscope.api.Nullable;
 import io.goscope.api.ProbeSet;
 import io.goscope.api.ProcessInfo;
 import io.goscope.api.WorkloadMetadata;
+import io.goscope.platform.discovery.ExecutableKey;
 import io.goscope.platform.discovery.GoDetector;
 import io.goscope.platform.discovery.ProcFs;
 import io.goscope.platform.discovery.ProcFsException;
@@ -110,14 +111,24 @@ public final class Agent implements AutoCloseable {
   private static final int MAX_PENDING_EXECS = 4096;
   @Nullable private Clocks clocks;
   /** Processes already decided against (pid → start time), so each is logged once, not every poll. */
-  private final Map<Integer, Long> declined = new ConcurrentHashMap<>();
+  private final Map<Integer, Decision> declined = new ConcurrentHashMap<>();
+  /** Detaches in progress, so a re-attach of the same pid waits for its old links to go. */
+  private final Map<Integer, java.util.concurrent.Future<?>> detaching = new ConcurrentHashMap<>();
   /** Apps seen before, by service identity: a new pid of one counts as a re-attach (restart, rolling update). */
   private final Set<String> seenApps = ConcurrentHashMap.newKeySet();
   private final AtomicLong reattachments = new AtomicLong();
   private final AtomicLong attachFailures = new AtomicLong();
   private volatile boolean closed;
 
-  private record Traced(ProcessSnapshot snapshot, Instrumentation instrumentation, String app) {}
+  private record Traced(ProcessSnapshot snapshot, Instrumentation instrumentation, String app, String goVersion,
+      Resource resource) {}
+
+  /** Why a process incarnation (start time + executable) is not traced. */
+  private record Decision(long startTicks, @Nullable ExecutableKey executable, String reason) {
+    boolean sameIncarnation(ProcessSnapshot s) {
+      return startTicks == s.info().startTimeTicks() && s.executableKey().equals(executable);
+    }
+  }
 
   private Agent(AgentConfig config, List<SpanExporter> extraExporters) {
     this.config = requireNonNull(config, "config");
@@ -219,18 +230,7 @@ public final class Agent implements AutoCloseable {
     try {
       clocks = Clocks.create();
       processEvents = ProcessEvents.start(ringBuffer,
-          (pid, ktime) -> submit(() -> {
-            if (traced.containsKey(pid)) {
-              detach(pid, "exec replaced the program");
-            }
-            declined.remove(pid);
-            if (execTimes.size() > MAX_PENDING_EXECS) {
-              execTimes.clear();
-            }
-            execTimes.put(pid, ktime);
-            consider(pid);
-            execTimes.remove(pid);
-          }),
+          (pid, ktime) -> submit(() -> onExec(pid, ktime)),
           (pid, ktime) -> submit(() -> detach(pid, "exited")));
       dispatcher.setHostHandler(processEvents::onRecord);
     } catch (RuntimeException e) {
@@ -255,7 +255,7 @@ public final class Agent implements AutoCloseable {
 
       @Override
       public void processStarted(int pid) {
-        submit(() -> consider(pid));
+        submit(() -> consider(pid, false));
       }
 
       @Override
@@ -300,14 +300,18 @@ public final class Agent implements AutoCloseable {
         declined.remove(pid);
       }
       for (int pid : delta.started()) {
-        consider(pid);
+        consider(pid, false);
       }
     } catch (RuntimeException e) {
       log.warn("process poll failed reason={}", e.toString());
     }
   }
 
-  /** Re-evaluates every live process against the rules; detaches processes no longer selected. */
+  /**
+   * Re-evaluates every live process against the rules (which may have changed) and refreshes the resource of
+   * traced processes whose workload metadata changed; detaches processes no longer selected. Decisions already
+   * logged are not logged again.
+   */
   private void reconcile() {
     try {
       if (offsetBundles != null) {
@@ -316,16 +320,27 @@ public final class Agent implements AutoCloseable {
           // New or changed offset bundles: plans with missing fields may now resolve.
           lastBundleTables = tables;
           analyzer.invalidate();
+          declined.clear();
         }
       }
-      declined.clear();
       for (int pid : scanner.known()) {
-        consider(pid);
+        consider(pid, true);
       }
       for (Map.Entry<Integer, Traced> e : traced.entrySet()) {
-        ProcessSnapshot s = e.getValue().snapshot();
-        if (select(s.info()).isEmpty()) {
+        Traced t = e.getValue();
+        Optional<WorkloadMetadata> metadata = describe(t.snapshot().info());
+        Optional<Selection> selection = rules.get().select(t.snapshot().info(), metadata);
+        if (selection.isEmpty()) {
           detach(e.getKey(), "no longer selected by the rules");
+          continue;
+        }
+        Resource resource = resourceFor(t.snapshot().info(), t.goVersion(), metadata, selection.get());
+        if (!resource.equals(t.resource())) {
+          // e.g. the kubelet published the container id after the attach: no re-attach needed, only new labels.
+          dispatcher.register(e.getKey(), sinkFor(resource, selection.get()));
+          traced.put(e.getKey(), new Traced(t.snapshot(), t.instrumentation(), t.app(), t.goVersion(), resource));
+          log.info("process resource updated pid={} service={}", e.getKey(),
+              resource.getAttribute(ResourceFactory.SERVICE_NAME));
         }
       }
     } catch (RuntimeException e) {
@@ -347,12 +362,33 @@ public final class Agent implements AutoCloseable {
     return Optional.empty();
   }
 
-  private Optional<Selection> select(ProcessInfo info) {
-    return rules.get().select(info, describe(info));
+  /** An exec event for {@code pid}: re-instrument only when the program really changed. */
+  private void onExec(int pid, long ktime) {
+    Traced t = traced.get(pid);
+    if (t != null) {
+      Optional<ExecutableKey> now = procFs.executableKey(pid);
+      if (now.isPresent() && now.get().equals(t.snapshot().executableKey())) {
+        return; // the event is older than our attach: the poll already saw the new program
+      }
+      detach(pid, "exec replaced the program");
+    }
+    if (execTimes.size() > MAX_PENDING_EXECS) {
+      execTimes.clear();
+    }
+    execTimes.put(pid, ktime);
+    try {
+      consider(pid, false);
+    } finally {
+      execTimes.remove(pid);
+    }
   }
 
-  /** Decides about one process and instruments it when selected. Never throws. */
-  private void consider(int pid) {
+  /**
+   * Decides about one process and instruments it when selected. Never throws.
+   *
+   * @param again true on reconcile: decide again even if this process incarnation was decided before
+   */
+  private void consider(int pid, boolean again) {
     if (closed || pid == ProcessHandle.current().pid()) {
       return;
     }
@@ -364,47 +400,99 @@ public final class Agent implements AutoCloseable {
       }
       ProcessSnapshot s = snap.get();
       if (existing != null) {
-        if (existing.snapshot().info().startTimeTicks() == s.info().startTimeTicks()) {
+        if (existing.snapshot().info().startTimeTicks() == s.info().startTimeTicks()
+            && existing.snapshot().executableKey().equals(s.executableKey())) {
           return;
         }
-        detach(pid, "pid reused");
+        detach(pid, existing.snapshot().info().startTimeTicks() == s.info().startTimeTicks()
+            ? "exec replaced the program" : "pid reused");
       }
-      Long declinedStart = declined.get(pid);
-      if (declinedStart != null && declinedStart == s.info().startTimeTicks()) {
+      Decision previous = declined.get(pid);
+      if (!again && previous != null && previous.sameIncarnation(s)) {
         return;
       }
       Optional<WorkloadMetadata> metadata = describe(s.info());
       Optional<Selection> selection = rules.get().select(s.info(), metadata);
       if (selection.isEmpty()) {
-        declined.put(pid, s.info().startTimeTicks());
+        decline(s, "not selected", null);
         return;
       }
       instrument(s, metadata, selection.get());
     } catch (ProcFsException e) {
-      // Not yet known to be selected: an unreadable process (e.g. another user namespace's init) is not news.
-      log.debug("process unreadable pid={} reason={}", pid, e.getMessage());
+      unreadable(pid, e);
     } catch (RuntimeException e) {
       log.warn("process not instrumented pid={} reason={}", pid, e.getMessage());
     }
   }
 
+  /**
+   * A process whose /proc entries cannot be read (e.g. no CAP_SYS_PTRACE for another user's process). Nothing is
+   * known to select it by, except its command line: if that matches the rules, say why it is not traced, once.
+   */
+  private void unreadable(int pid, ProcFsException e) {
+    log.debug("process unreadable pid={} reason={}", pid, e.getMessage());
+    try {
+      Optional<List<String>> cmdline = procFs.cmdline(pid);
+      Optional<Long> start = procFs.startTime(pid);
+      if (cmdline.isEmpty() || cmdline.get().isEmpty() || start.isEmpty()) {
+        return;
+      }
+      ProcessInfo guess = new ProcessInfo(pid, List.of(pid), cmdline.get().get(0), cmdline.get(), Map.of(),
+          start.get(), null, null);
+      if (rules.get().select(guess, Optional.empty()).isPresent()) {
+        Decision previous = declined.get(pid);
+        String reason = "executable unreadable: " + e.getMessage();
+        if (previous == null || previous.startTicks() != start.get() || !previous.reason().equals(reason)) {
+          declined.put(pid, new Decision(start.get(), null, reason));
+          log.warn("process not instrumented pid={} exe={} reason={}", pid, guess.executable(), reason);
+        }
+      }
+    } catch (RuntimeException ignored) {
+      // as unreadable as it gets: nothing selects it
+    }
+  }
+
+  /** Records a decision against a process; logs it (at WARN when {@code rule} selected it) if it is new. */
+  private void decline(ProcessSnapshot s, String reason, @Nullable String rule) {
+    Decision d = new Decision(s.info().startTimeTicks(), s.executableKey(), reason);
+    Decision previous = declined.put(s.pid(), d);
+    if (rule != null && !d.equals(previous)) {
+      log.warn("process not instrumented pid={} exe={} rule={} reason={}", s.pid(), s.info().executable(), rule,
+          reason);
+    }
+  }
+
+  private Resource resourceFor(ProcessInfo info, String goVersion, Optional<WorkloadMetadata> metadata,
+      Selection selection) {
+    RuleOptions options = selection.options();
+    AttributesBuilder discovered = metadata.map(WorkloadMetadata::resource).orElse(Attributes.empty()).toBuilder();
+    options.resourceAttributes().forEach(discovered::put);
+    if (options.serviceName() != null) {
+      discovered.put(ResourceFactory.SERVICE_NAME, options.serviceName());
+    }
+    return resources.create(info, goVersion, discovered.build());
+  }
+
+  private io.goscope.api.TelemetrySink sinkFor(Resource resource, Selection selection) {
+    return SampledSink.wrap(pipeline.sinkFor(resource), selection.options().sampling());
+  }
+
   private void instrument(ProcessSnapshot s, Optional<WorkloadMetadata> metadata, Selection selection) {
     int pid = s.pid();
-    long start = s.info().startTimeTicks();
     ProcessInfo info = s.info();
+    String rule = selection.ruleName();
     Optional<Boolean> isGo = goDetector.isGoBinary(s.exeLink(), s.executableKey());
     if (isGo.isEmpty()) {
-      declined.put(pid, start);
-      log.warn("process not instrumented pid={} exe={} rule={} reason=executable unreadable",
-          pid, info.executable(), selection.ruleName());
+      if (procFs.isAlive(pid)) {
+        decline(s, "executable unreadable", rule);
+      }
       return;
     }
     if (!isGo.get()) {
-      declined.put(pid, start);
-      log.warn("process not instrumented pid={} exe={} rule={} reason=not a Go binary", pid, info.executable(),
-          selection.ruleName());
+      decline(s, "not a Go binary", rule);
       return;
     }
+    awaitDetach(pid);
     long t0 = System.nanoTime();
     AttachTarget target = AttachTarget.locate(s, config.binariesDir());
     BinaryAnalyzer.Analysis analysis;
@@ -412,35 +500,38 @@ public final class Agent implements AutoCloseable {
       analysis = analyzer.analyze(target.readPath(), new BinaryAnalyzer.FileKey(s.executableKey().device(),
           s.executableKey().inode(), s.executableKey().mtimeNanos()));
     } catch (RuntimeException e) {
-      declined.put(pid, start);
-      attachFailures.incrementAndGet();
-      log.warn("process not instrumented pid={} exe={} reason={}", pid, info.executable(), e.getMessage());
+      if (procFs.isAlive(pid)) {
+        attachFailures.incrementAndGet();
+        decline(s, e.getMessage(), rule);
+      }
+      return;
+    }
+    Optional<ExecutableKey> keyNow = procFs.executableKey(pid);
+    if (keyNow.isEmpty() || !keyNow.get().equals(s.executableKey())) {
+      // The process exec'd while we analysed: decide again about what it runs now.
+      log.debug("executable changed during analysis pid={}", pid);
+      submit(() -> consider(pid, true));
       return;
     }
     Map<ProbeSetRuntime, ProbePlan> plans = new LinkedHashMap<>();
-    RuleOptions options = selection.options();
     analysis.plans().forEach((rt, plan) -> {
-      if (options.probeEnabled(rt.id())) {
+      if (selection.options().probeEnabled(rt.id())) {
         plans.put(rt, plan);
       }
     });
-    AttributesBuilder discovered = metadata.map(WorkloadMetadata::resource).orElse(Attributes.empty()).toBuilder();
-    options.resourceAttributes().forEach(discovered::put);
-    if (options.serviceName() != null) {
-      discovered.put(ResourceFactory.SERVICE_NAME, options.serviceName());
-    }
-    Resource resource = resources.create(info, analysis.goVersion(), discovered.build());
-    dispatcher.register(pid, SampledSink.wrap(pipeline.sinkFor(resource), options.sampling()));
+    Resource resource = resourceFor(info, analysis.goVersion(), metadata, selection);
+    dispatcher.register(pid, sinkFor(resource, selection));
     Instrumentation instrumentation;
     try {
       instrumentation = instrumentor.attach(pid, target.attachPath().toString(), plans);
     } catch (RuntimeException e) {
       dispatcher.unregister(pid);
-      declined.put(pid, start);
-      attachFailures.incrementAndGet();
-      boolean alive = Files.exists(procFs.processDir(pid));
-      log.warn("process not instrumented pid={} exe={} reason={}", pid, info.executable(),
-          alive ? e.getMessage() : "process exited during attach");
+      if (procFs.isAlive(pid)) {
+        attachFailures.incrementAndGet();
+        decline(s, e.getMessage(), rule);
+      } else {
+        log.info("process exited during attach pid={} exe={}", pid, info.executable());
+      }
       return;
     }
     String app = resource.getAttribute(ResourceFactory.SERVICE_NAME) + "|"
@@ -449,16 +540,34 @@ public final class Agent implements AutoCloseable {
     if (again) {
       reattachments.incrementAndGet();
     }
-    traced.put(pid, new Traced(s, instrumentation, app));
+    declined.remove(pid);
+    traced.put(pid, new Traced(s, instrumentation, app, analysis.goVersion(), resource));
     long micros = (System.nanoTime() - t0) / 1000;
     Long execKtime = execTimes.get(pid);
     long sinceExec = execKtime == null || execKtime == 0 || clocks == null
         ? -1 : (clocks.monotonicNanos() - execKtime) / 1000;
     log.info("process instrumented pid={} exe={} rule={} path={} via={} uprobes={} reattach={} micros={} "
-            + "execToAttachedMicros={}", pid, info.executable(), selection.ruleName(), target.attachPath(),
+            + "execToAttachedMicros={}", pid, info.executable(), rule, target.attachPath(),
         target.reason(), instrumentation.uprobesBySet(), again, micros, sinceExec);
+    if (!instrumentation.failures().isEmpty()) {
+      log.warn("process partly instrumented pid={} exe={} notAttached={}", pid, info.executable(),
+          instrumentation.failures());
+    }
     fire(new AgentEvent(AgentEvent.Kind.ATTACHED, pid, info.executableName(), micros));
   }
+
+  /** Waits (bounded) for a pending detach of the same pid: old and new links must not overlap on one process. */
+  private void awaitDetach(int pid) {
+    java.util.concurrent.Future<?> f = detaching.get(pid);
+    if (f != null) {
+      try {
+        f.get(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.debug("previous detach not finished pid={} reason={}", pid, e.toString());
+      }
+    }
+  }
+
 
   private void detach(int pid, String why) {
     Traced t = traced.remove(pid);
@@ -468,7 +577,17 @@ public final class Agent implements AutoCloseable {
     // Unregistering a uprobe waits for an RCU grace period (~100 ms each on the reference VM): detach on the
     // detacher threads, so that exits never delay attaching new processes.
     try {
-      detacher.execute(t.instrumentation()::close);
+      java.util.concurrent.Future<?> f = detacher.submit(() -> {
+        try {
+          t.instrumentation().close();
+        } finally {
+          detaching.remove(pid);
+        }
+      });
+      detaching.put(pid, f);
+      if (f.isDone()) {
+        detaching.remove(pid, f);
+      }
     } catch (RuntimeException e) {
       t.instrumentation().close();
     }

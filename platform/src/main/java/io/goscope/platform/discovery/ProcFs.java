@@ -190,6 +190,28 @@ public final class ProcFs {
     return readText(pid, "stat", MAX_SMALL_FILE_BYTES).map(text -> parseStartTime(pid, text));
   }
 
+  /**
+   * Whether the process is still running: its {@code stat} exists and its state is neither zombie nor dead. Used
+   * to tell "the process exited during attach" from a real failure. Never throws.
+   */
+  public boolean isAlive(int pid) {
+    try {
+      Optional<String> stat = readText(pid, "stat", MAX_SMALL_FILE_BYTES);
+      if (stat.isEmpty()) {
+        return false;
+      }
+      String text = stat.get();
+      int close = text.lastIndexOf(')');
+      if (close < 0 || close + 2 >= text.length()) {
+        return false;
+      }
+      char state = text.charAt(close + 2);
+      return state != 'Z' && state != 'X' && state != 'x';
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
   static long parseStartTime(int pid, String stat) {
     // comm (field 2) may contain spaces and ')': fields after it start after the LAST ')'.
     int close = stat.lastIndexOf(')');

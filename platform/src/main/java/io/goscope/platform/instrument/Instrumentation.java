@@ -20,15 +20,22 @@ public final class Instrumentation implements AutoCloseable {
   private final List<BpfObject> objects = new ArrayList<>();
   private final List<UprobeLink> links = new ArrayList<>();
   private final Map<String, Integer> uprobesBySet;
+  private final List<String> failures;
   private boolean closed;
 
   Instrumentation(int pid, String attachPath, List<BpfObject> objects, List<UprobeLink> links,
-      Map<String, Integer> uprobesBySet) {
+      Map<String, Integer> uprobesBySet, List<String> failures) {
     this.pid = pid;
     this.attachPath = attachPath;
     this.objects.addAll(objects);
     this.links.addAll(links);
     this.uprobesBySet = Map.copyOf(uprobesBySet);
+    this.failures = List.copyOf(failures);
+  }
+
+  /** Probe sets or probes that did not attach, each with its reason ("set: reason"). */
+  public List<String> failures() {
+    return failures;
   }
 
   public int pid() {

@@ -2,6 +2,7 @@ package io.goscope.platform.instrument;
 
 import static java.util.Objects.requireNonNull;
 
+import io.goscope.api.FailureMode;
 import io.goscope.api.FunctionProbe;
 import io.goscope.api.GoscopeException;
 import io.goscope.api.ProbeSetDescriptor;
@@ -60,10 +61,11 @@ public final class Instrumentor {
           try {
             attachFunction(object, fp, pid, attachPath, setLinks);
           } catch (RuntimeException ex) {
-            if (fp.probe().failureMode() == io.goscope.api.FailureMode.ERROR) {
+            if (fp.probe().failureMode() == FailureMode.ERROR) {
               throw ex;
             }
-            log.warn("probe not attached pid={} set={} symbol={} reason={}", pid, runtime.id(),
+            failures.add(runtime.id() + " " + fp.probe().symbol() + ": " + ex.getMessage());
+            log.debug("probe not attached pid={} set={} symbol={} reason={}", pid, runtime.id(),
                 fp.probe().symbol(), ex.getMessage());
           }
         }
@@ -73,7 +75,7 @@ public final class Instrumentor {
         objects.add(object);
         links.addAll(setLinks);
         counts.put(runtime.id(), setLinks.size());
-        log.info("probe set attached pid={} set={} uprobes={} path={}", pid, runtime.id(), setLinks.size(),
+        log.debug("probe set attached pid={} set={} uprobes={} path={}", pid, runtime.id(), setLinks.size(),
             attachPath);
       } catch (RuntimeException ex) {
         setLinks.forEach(UprobeLink::close);
@@ -81,14 +83,14 @@ public final class Instrumentor {
           object.close();
         }
         failures.add(runtime.id() + ": " + ex.getMessage());
-        log.warn("probe set not attached pid={} set={} reason={}", pid, runtime.id(), ex.getMessage());
+        log.debug("probe set not attached pid={} set={} reason={}", pid, runtime.id(), ex.getMessage());
       }
     }
     if (links.isEmpty()) {
       throw new GoscopeException("instrument pid=" + pid + " path=" + attachPath + ": nothing attached ("
           + String.join("; ", failures) + ")");
     }
-    return new Instrumentation(pid, attachPath, objects, links, counts);
+    return new Instrumentation(pid, attachPath, objects, links, counts, failures);
   }
 
   private BpfObject load(ProbeSetRuntime runtime, ProbePlan plan, int pid) {
