@@ -7,6 +7,8 @@ import io.goscope.api.ProbeSetDescriptor;
 import io.goscope.api.RecordDecoder;
 import io.goscope.api.StructField;
 import io.goscope.platform.gobinary.OffsetTable;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -74,5 +76,11 @@ public final class NetHttpProbeSetFixture implements ProbeSet {
   @Override
   public RecordDecoder decoder() {
     return (record, header, sink) -> { };
+  }
+
+  /** A placeholder BPF object (one byte), so that the agent's runtime wrappers can be built without the plugin. */
+  @Override
+  public InputStream openResource(String name) {
+    return new ByteArrayInputStream(new byte[] {0});
   }
 }
