@@ -92,6 +92,10 @@ public final class ElfFile implements AutoCloseable {
     if (Files.isDirectory(path)) {
       throw new GoBinaryFormatException(path.toString(), "is a directory, not an ELF file");
     }
+    if (Files.exists(path) && !Files.isRegularFile(path)) {
+      // A FIFO would block the open until a writer appears; devices have no meaningful size.
+      throw new GoBinaryFormatException(path.toString(), "not a regular file (device, FIFO or socket)");
+    }
     FileChannel ch = null;
     try {
       ch = FileChannel.open(path, StandardOpenOption.READ);
