@@ -455,6 +455,18 @@ public final class ElfFile implements AutoCloseable {
     return "ElfFile[" + name + "]";
   }
 
+  /**
+   * The JVM reports a SIGBUS on a mapped file that shrank under it (truncated or rewritten in place while mapped) as
+   * an {@link InternalError}; that one is turned into a {@link GoBinaryFormatException} naming the file, any other
+   * internal error is rethrown.
+   */
+  static GoBinaryFormatException mappedFault(ElfFile elf, String what, InternalError e) {
+    if (e.getMessage() == null || !e.getMessage().contains("unsafe memory access")) {
+      throw e;
+    }
+    return elf.error(what + ": the file changed while mapped (truncated or rewritten in place)", e);
+  }
+
   GoBinaryFormatException error(String problem) {
     return new GoBinaryFormatException(name, problem);
   }
