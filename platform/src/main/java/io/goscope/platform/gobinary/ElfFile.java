@@ -249,6 +249,17 @@ public final class ElfFile implements AutoCloseable {
   }
 
   /**
+   * Upper bound on the bytes of one segment that a heuristic scan (for a pclntab header, build-info magic, a pointer
+   * to the pclntab) reads: a hostile or sparse file must not make the parser touch gigabytes.
+   */
+  public static final long MAX_SCAN_BYTES = 256L << 20;
+
+  /** The first {@link #MAX_SCAN_BYTES} file bytes of {@code seg}, for heuristic scans. */
+  ByteBuffer scanView(ElfSegment seg, String what) {
+    return slice(seg.offset(), Math.min(seg.filesz(), MAX_SCAN_BYTES), what);
+  }
+
+  /**
    * Converts a link-time virtual address to a file offset through the PT_LOAD segment containing it
    * ({@code vaddr - p_vaddr + p_offset}); works for PIE and non-PIE alike.
    *
