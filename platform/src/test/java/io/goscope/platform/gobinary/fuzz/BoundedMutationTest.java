@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the target finishes in {@value #TARGET_SECONDS} s. Inputs that break the contract are written to
  * {@code target/fuzz-findings/<target>/} for replay through {@link ParserFuzzTest}.
  *
- * <p>Iterations per target: {@code -Dgoscope.fuzz.iterations} (default {@value #DEFAULT_ITERATIONS}).
+ * <p>Iterations per target: {@code -Dgoscope.fuzz.iterations} (default {@value #DEFAULT_ITERATIONS}), scaled by the
+ * target's share (30 % for the two targets that walk the whole type graph per input).
  */
 class BoundedMutationTest {
   static final int DEFAULT_ITERATIONS = 2000;
@@ -39,7 +40,7 @@ class BoundedMutationTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("targets")
   void onlyTypedErrorsNoHangBoundedHeap(FuzzTargets.Target target) throws IOException {
-    int iterations = Integer.getInteger("goscope.fuzz.iterations", DEFAULT_ITERATIONS);
+    int iterations = Integer.getInteger("goscope.fuzz.iterations", DEFAULT_ITERATIONS) * target.share() / 100;
     Random rnd = new Random(0x5eed ^ target.name().hashCode());
     runOnce(target, new byte[0]); // warm up: builds seeds, loads capstone, JIT
     long heapBefore = usedHeapAfterGc();
