@@ -196,9 +196,15 @@ final class FuzzTargets {
       t.lookup(e.module(), GoVersion.of(1, 19, 8), e.struct(), e.field());
     }
     OffsetTable again = OffsetTable.parse("roundtrip.yaml", new StringReader(t.toYaml("# round trip")));
-    if (!withoutLines(again).equals(withoutLines(t))) {
-      throw new IllegalStateException("offset table round trip changed entries:\n" + t.entries() + "\n"
-          + again.entries());
+    List<String> before = withoutLines(t);
+    List<String> after = withoutLines(again);
+    if (!after.equals(before)) {
+      int i = 0;
+      while (i < Math.min(before.size(), after.size()) && before.get(i).equals(after.get(i))) {
+        i++;
+      }
+      throw new IllegalStateException("offset table round trip changed entry " + i + ":\n  "
+          + (i < before.size() ? before.get(i) : "(none)") + "\n  " + (i < after.size() ? after.get(i) : "(none)"));
     }
   }
 
