@@ -92,6 +92,10 @@ public final class ElfFile implements AutoCloseable {
     if (Files.isDirectory(path)) {
       throw new GoBinaryFormatException(path.toString(), "is a directory, not an ELF file");
     }
+    if (Files.exists(path) && !Files.isRegularFile(path)) {
+      // A FIFO would block the open until a writer appears; devices have no meaningful size.
+      throw new GoBinaryFormatException(path.toString(), "not a regular file (device, FIFO or socket)");
+    }
     FileChannel ch = null;
     try {
       ch = FileChannel.open(path, StandardOpenOption.READ);
@@ -242,6 +246,17 @@ public final class ElfFile implements AutoCloseable {
       throw error(what + ": range [" + offset + ", +" + length + ") outside the file (" + size + " bytes)");
     }
     return map.slice((int) offset, (int) length).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /**
+   * Upper bound on the bytes of one segment that a heuristic scan (for a pclntab header, build-info magic, a pointer
+   * to the pclntab) reads: a hostile or sparse file must not make the parser touch gigabytes.
+   */
+  public static final long MAX_SCAN_BYTES = 256L << 20;
+
+  /** The first {@link #MAX_SCAN_BYTES} file bytes of {@code seg}, for heuristic scans. */
+  ByteBuffer scanView(ElfSegment seg, String what) {
+    return slice(seg.offset(), Math.min(seg.filesz(), MAX_SCAN_BYTES), what);
   }
 
   /**
@@ -449,6 +464,18 @@ public final class ElfFile implements AutoCloseable {
   @Override
   public String toString() {
     return "ElfFile[" + name + "]";
+  }
+
+  /**
+   * The JVM reports a SIGBUS on a mapped file that shrank under it (truncated or rewritten in place while mapped) as
+   * an {@link InternalError}; that one is turned into a {@link GoBinaryFormatException} naming the file, any other
+   * internal error is rethrown.
+   */
+  static GoBinaryFormatException mappedFault(ElfFile elf, String what, InternalError e) {
+    if (e.getMessage() == null || !e.getMessage().contains("unsafe memory access")) {
+      throw e;
+    }
+    return elf.error(what + ": the file changed while mapped (truncated or rewritten in place)", e);
   }
 
   GoBinaryFormatException error(String problem) {

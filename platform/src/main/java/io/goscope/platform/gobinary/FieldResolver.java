@@ -98,6 +98,10 @@ public final class FieldResolver {
             } catch (GoBinaryFormatException e) {
               LOG.debug("dwarf unusable binary={} error={}", name, e.getMessage());
               return Optional.empty();
+            } catch (InternalError e) {
+              LOG.debug("dwarf unusable binary={} error={}", name,
+                  ElfFile.mappedFault(binary.elf(), "dwarf", e).getMessage());
+              return Optional.empty();
             }
           },
           () -> {
@@ -105,6 +109,10 @@ public final class FieldResolver {
               return Optional.of(TypeMetadata.of(binary));
             } catch (GoBinaryFormatException | IllegalArgumentException e) {
               LOG.debug("type metadata unusable binary={} error={}", name, e.getMessage());
+              return Optional.empty();
+            } catch (InternalError e) {
+              LOG.debug("type metadata unusable binary={} error={}", name,
+                  ElfFile.mappedFault(binary.elf(), "type metadata", e).getMessage());
               return Optional.empty();
             }
           });
@@ -236,6 +244,8 @@ public final class FieldResolver {
         dwarfWhy = dwarf.get().hasStruct(f.structType()) ? "dwarf: no such field" : "dwarf: struct not found";
       } catch (GoBinaryFormatException e) {
         dwarfWhy = "dwarf: " + e.getMessage();
+      } catch (InternalError e) {
+        dwarfWhy = "dwarf: " + mappedFault(view, e);
       }
     }
     String typesWhy;
@@ -252,8 +262,18 @@ public final class FieldResolver {
         typesWhy = fields.isEmpty() ? "type metadata: struct not reached" : "type metadata: no such field";
       } catch (GoBinaryFormatException | IndexOutOfBoundsException e) {
         typesWhy = "type metadata: " + e.getMessage();
+      } catch (InternalError e) {
+        typesWhy = "type metadata: " + mappedFault(view, e);
       }
     }
     return new Intrinsic(FieldSource.MISSING, OptionalLong.empty(), dwarfWhy + "; " + typesWhy);
+  }
+
+  /** The SIGBUS of a mapped binary that shrank while being read, as a message; any other internal error rethrown. */
+  private static String mappedFault(BinaryView view, InternalError e) {
+    if (e.getMessage() == null || !e.getMessage().contains("unsafe memory access")) {
+      throw e;
+    }
+    return view.name() + ": the file changed while mapped (truncated or rewritten in place)";
   }
 }

@@ -215,7 +215,8 @@ public final class GoBinary implements AutoCloseable {
 
   /** {@link #function(String)} with its return sites decoded. */
   public Optional<GoFunction> functionWithReturns(String name) {
-    return function(name).map(f -> f.withReturnFileOffsets(ReturnSites.find(this, f)));
+    Optional<GoFunction> fn = function(name);
+    return guard("return sites of " + name, () -> fn.map(f -> f.withReturnFileOffsets(ReturnSites.find(this, f))));
   }
 
   /** Turns unchecked decoding slips on corrupt input into a {@link GoBinaryFormatException} naming the file. */
@@ -227,6 +228,8 @@ public final class GoBinary implements AutoCloseable {
     } catch (IndexOutOfBoundsException | java.nio.BufferUnderflowException | IllegalArgumentException
         | ArithmeticException | NegativeArraySizeException e) {
       throw elf.error(what + ": corrupt data (" + e + ")", e);
+    } catch (InternalError e) {
+      throw ElfFile.mappedFault(elf, what, e);
     }
   }
 

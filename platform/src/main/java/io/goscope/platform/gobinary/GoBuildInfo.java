@@ -50,7 +50,7 @@ public record GoBuildInfo(
       if (!seg.writable() || seg.filesz() < HEADER) {
         continue;
       }
-      ByteBuffer b = elf.slice(seg.offset(), seg.filesz(), "data segment");
+      ByteBuffer b = elf.scanView(seg, "data segment");
       long alignFix = (16 - (seg.vaddr() & 15)) & 15;
       for (long off = alignFix; off + HEADER <= b.capacity(); off += 16) {
         if (startsWith(b, (int) off, MAGIC)) {
@@ -103,7 +103,7 @@ public record GoBuildInfo(
       if (seg.executable() || seg.filesz() < 64) {
         continue;
       }
-      ByteBuffer b = elf.slice(seg.offset(), seg.filesz(), "segment");
+      ByteBuffer b = elf.scanView(seg, "segment");
       int at = indexOf(b, MODINFO_START, 0);
       if (at >= 0) {
         int end = Math.min(b.capacity(), at + MAX_STRING);
@@ -134,7 +134,7 @@ public record GoBuildInfo(
       if (seg.executable() || seg.writable()) {
         continue;
       }
-      ByteBuffer b = elf.slice(seg.offset(), seg.filesz(), "segment");
+      ByteBuffer b = elf.scanView(seg, "segment");
       for (int at = indexOf(b, go1, 0); at >= 0 && addrs.size() < 256; at = indexOf(b, go1, at + 1)) {
         if (at + 4 < b.capacity() && Character.isDigit(b.get(at + 4))) {
           addrs.add(seg.vaddr() + at);
@@ -149,7 +149,7 @@ public record GoBuildInfo(
       if (!seg.writable() || seg.filesz() < 16) {
         continue;
       }
-      ByteBuffer b = elf.slice(seg.offset(), seg.filesz(), "data segment");
+      ByteBuffer b = elf.scanView(seg, "data segment");
       for (int off = 0; off + 16 <= b.capacity(); off += 8) {
         long p = b.getLong(off);
         if (set.contains(p)) {

@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 public record GoVersion(int major, int minor, int patch, String raw) implements Comparable<GoVersion> {
   private static final Pattern VERSION = Pattern.compile("^(?:go|v)?(\\d+)(?:\\.(\\d+))?(?:\\.(\\d+))?.*$");
 
-  /** Parses a version, returning null when it has no leading number. */
+  /** Parses a version, returning null when it has no leading number or a component does not fit an int. */
   public static GoVersion parse(String s) {
     if (s == null) {
       return null;
@@ -20,11 +20,15 @@ public record GoVersion(int major, int minor, int patch, String raw) implements 
     if (!m.matches()) {
       return null;
     }
-    return new GoVersion(
-        Integer.parseInt(m.group(1)),
-        m.group(2) == null ? 0 : Integer.parseInt(m.group(2)),
-        m.group(3) == null ? 0 : Integer.parseInt(m.group(3)),
-        s.trim());
+    try {
+      return new GoVersion(
+          Integer.parseInt(m.group(1)),
+          m.group(2) == null ? 0 : Integer.parseInt(m.group(2)),
+          m.group(3) == null ? 0 : Integer.parseInt(m.group(3)),
+          s.trim());
+    } catch (NumberFormatException e) {
+      return null; // e.g. "1.99999999999": read from untrusted tables and binaries
+    }
   }
 
   public static GoVersion of(int major, int minor, int patch) {

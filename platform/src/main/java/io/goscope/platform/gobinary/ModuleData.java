@@ -102,7 +102,7 @@ public final class ModuleData {
       if (!seg.writable() || seg.filesz() < 8) {
         continue;
       }
-      ByteBuffer b = elf.slice(seg.offset(), seg.filesz(), "data segment");
+      ByteBuffer b = elf.scanView(seg, "data segment");
       int limit = b.capacity() - 8;
       for (int off = 0; off <= limit && candidates.size() < MAX_SCAN_CANDIDATES; off += 8) {
         if (b.getLong(off) == target) {

@@ -379,8 +379,23 @@ public final class OffsetTable {
     return sb.toString();
   }
 
+  /**
+   * A YAML double-quoted scalar. Control and line-separator characters are escaped ({@code \\uXXXX}): YAML folds
+   * raw line breaks inside quotes, so a value with a newline did not survive its own round trip (found by fuzzing).
+   */
   private static String quote(String s) {
-    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\' || c == '"') {
+        sb.append('\\').append(c);
+      } else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029' || c == '\ufeff') {
+        sb.append(String.format("\\u%04x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.append('"').toString();
   }
 
   @Override

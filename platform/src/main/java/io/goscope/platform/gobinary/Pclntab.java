@@ -117,7 +117,7 @@ public final class Pclntab {
       if (seg.executable()) {
         continue;
       }
-      ByteBuffer b = elf.slice(seg.offset(), seg.filesz(), "segment");
+      ByteBuffer b = elf.scanView(seg, "segment");
       int limit = b.capacity() - 64;
       for (int off = 0; off <= limit; off += 8) {
         int m = b.getInt(off);

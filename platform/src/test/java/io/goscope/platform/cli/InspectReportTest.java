@@ -1,0 +1,250 @@
+package io.goscope.platform.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.goscope.api.StructField;
+import io.goscope.platform.gobinary.DwarfStructs;
+import io.goscope.platform.gobinary.FieldResolver;
+import io.goscope.platform.gobinary.GoBinary;
+import io.goscope.platform.gobinary.OffsetTable;
+import io.goscope.platform.instrument.ProbePlanner;
+import io.goscope.platform.sys.CapstoneX86Decoder;
+import io.goscope.testing.GoBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@code goscope inspect} on a net/http server built in every supported mode, checked against the Go tools (entry
+ * address from {@code go tool nm}, file offset from {@code readelf -lW}, return count from {@code go tool objdump})
+ * and against the field offsets of the plugin's table (generated from DWARF of the same toolchain).
+ */
+class InspectReportTest {
+  static final Path SRC = Path.of("src/test/resources/gobinary/httpserver");
+  static final Path OUT = Path.of("target/inspect-matrix");
+  private static final Pattern RET_LINE =
+      Pattern.compile("^\\s*\\S+\\t+0x([0-9a-f]+)\\t+[0-9a-f]+\\t+RET\\b.*$", Pattern.MULTILINE);
+  private static final Pattern NM_LINE = Pattern.compile("^\\s*([0-9a-f]+) [Tt] (\\S+)$", Pattern.MULTILINE);
+  private static final Pattern LOAD = Pattern.compile(
+      "^\\s*LOAD\\s+0x([0-9a-f]+)\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+",
+      Pattern.MULTILINE);
+
+  /** A build mode; {@code twin} is the unstripped build with identical code, for the Go tools. */
+  record Mode(String name, List<String> flags, Map<String, String> env, String twin) {
+    boolean stripped() {
+      return name.startsWith("stripped");
+    }
+
+    boolean arm64() {
+      return "arm64".equals(env.get("GOARCH"));
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static final List<Mode> MODES = List.of(
+      new Mode("default", List.of(), Map.of(), "default"),
+      new Mode("pie", List.of("-buildmode=pie"), Map.of(), "pie"),
+      new Mode("stripped", List.of("-ldflags=-s -w"), Map.of(), "default"),
+      new Mode("stripped-pie", List.of("-buildmode=pie", "-ldflags=-s -w"), Map.of(), "pie"),
+      new Mode("cgo", List.of(), Map.of("CGO_ENABLED", "1"), "cgo"),
+      new Mode("trimpath", List.of("-trimpath"), Map.of(), "trimpath"),
+      new Mode("arm64", List.of(), Map.of("GOARCH", "arm64"), "arm64"));
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @BeforeAll
+  static void needGo() {
+    Assumptions.assumeTrue(GoBuilder.goAvailable() || "true".equals(System.getenv("CI")), "no go toolchain");
+  }
+
+  static Stream<Mode> modes() {
+    return MODES.stream();
+  }
+
+  static Path build(Mode m) {
+    return GoBuilder.build(SRC, OUT.resolve(m.name()), m.flags(), m.env());
+  }
+
+  static Path buildTwin(Mode m) {
+    return build(MODES.stream().filter(x -> x.name().equals(m.twin())).findFirst().orElseThrow());
+  }
+
+  /** The report for {@code bin} with the nethttp mirror; the plugin's table is consulted like a bundled table. */
+  static Map<String, Object> report(Path bin) {
+    OffsetTable table = NetHttpProbeSetFixture.bundledTable();
+    try (GoBinary b = GoBinary.open(bin)) {
+      return InspectCommand.report(b, List.of(new NetHttpProbeSetFixture()),
+          new ProbePlanner(new FieldResolver(List.of(table), null)));
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("modes")
+  void reportMatchesGroundTruth(Mode mode) throws Exception {
+    Path bin = build(mode);
+    Path twin = buildTwin(mode);
+    long entry = nm(twin).get(NetHttpProbeSetFixture.SERVE_HTTP);
+    List<long[]> loads = loads(bin);
+    int rets = objdumpRets(twin, NetHttpProbeSetFixture.SERVE_HTTP).size();
+
+    Map<String, Object> r = report(bin);
+    JsonNode json = JSON.readTree(JsonWriter.write(r));
+    assertEquals(mode.stripped(), json.get("stripped").asBoolean(), "stripped");
+    assertEquals(mode.name().contains("pie"), json.get("pie").asBoolean(), "pie");
+    JsonNode set = json.get("probeSets").get(0);
+    assertEquals("nethttp", set.get("id").asText());
+    boolean decodable = mode.arm64() || CapstoneX86Decoder.available();
+    if (decodable || "true".equals(System.getenv("CI"))) {
+      assertEquals("will attach", set.get("verdict").asText(), set.toString());
+    }
+    JsonNode fn = set.get("functions").get(0);
+    assertEquals(NetHttpProbeSetFixture.SERVE_HTTP, fn.get("symbol").asText());
+    assertTrue(fn.get("found").asBoolean());
+    assertEquals("0x" + Long.toHexString(entry), fn.get("address").asText(), "address vs go tool nm");
+    assertEquals("0x" + Long.toHexString(fileOffset(loads, entry)), fn.get("fileOffset").asText(),
+        "file offset vs readelf");
+    if (decodable) {
+      assertEquals(rets, fn.get("returnSites").asInt(), "return sites vs go tool objdump");
+    }
+
+    OffsetTable table = NetHttpProbeSetFixture.bundledTable();
+    String expectedSource = mode.stripped() ? "TYPE_METADATA" : "DWARF";
+    Map<String, JsonNode> fields = new HashMap<>();
+    set.get("fields").forEach(f -> fields.put(f.get("field").asText(), f));
+    try (GoBinary b = GoBinary.open(bin); GoBinary t = GoBinary.open(twin)) {
+      DwarfStructs twinDwarf = DwarfStructs.of(t.elf()).orElseThrow();
+      for (StructField f : NetHttpProbeSetFixture.allFields()) {
+        JsonNode got = fields.get(f.qualifiedName());
+        assertNotNull(got, f.qualifiedName());
+        assertEquals(expectedSource, got.get("source").asText(), f.qualifiedName() + " " + got);
+        long dwarf = twinDwarf.offset(f.structType(), f.field()).orElseThrow();
+        assertEquals(dwarf, got.get("offset").asLong(), f.qualifiedName() + " vs DWARF of the unstripped twin");
+        OptionalLong tabled = table.lookup("std", b.goVersion(), f.structType(), f.field());
+        if (tabled.isPresent()) {
+          assertEquals(tabled.getAsLong(), got.get("offset").asLong(), f.qualifiedName() + " vs plugin table");
+        }
+      }
+    }
+  }
+
+  @Test
+  void jsonAndTextThroughMain() throws Exception {
+    Path bin = build(MODES.get(2)).toAbsolutePath();
+    var out = new java.io.ByteArrayOutputStream();
+    var err = new java.io.ByteArrayOutputStream();
+    Path emptyPlugins = Files.createDirectories(OUT.resolve("no-plugins")).toAbsolutePath();
+    String old = System.getProperty("goscope.plugins.dir");
+    System.setProperty("goscope.plugins.dir", emptyPlugins.toString());
+    try {
+      int rc = Main.run(new String[] {"inspect", bin.toString(), "--json"}, new java.io.PrintStream(out),
+          new java.io.PrintStream(err));
+      assertEquals(0, rc, err.toString());
+      JsonNode json = JSON.readTree(out.toString());
+      assertEquals(bin.toString(), json.get("path").asText());
+      assertTrue(json.get("stripped").asBoolean());
+      out.reset();
+      assertEquals(0, Main.run(new String[] {"inspect", bin.toString()}, new java.io.PrintStream(out),
+          new java.io.PrintStream(err)));
+      assertTrue(out.toString().contains("stripped:   true"), out.toString());
+      assertEquals(1, Main.run(new String[] {"inspect", "/nonexistent/binary"}, new java.io.PrintStream(out),
+          new java.io.PrintStream(err)));
+    } finally {
+      if (old == null) {
+        System.clearProperty("goscope.plugins.dir");
+      } else {
+        System.setProperty("goscope.plugins.dir", old);
+      }
+    }
+  }
+
+  /** Layout of net/http.Request and net/url.URL in Go 1.26's source (unchanged since Go 1.8 for these fields). */
+  static final Map<String, Long> GO_126_OFFSETS = Map.of(
+      "net/http.Request.Method", 0L, "net/http.Request.URL", 16L, "net/http.Request.Proto", 24L,
+      "net/http.Request.Host", 128L, "net/http.Request.RemoteAddr", 176L, "net/http.Request.TLS", 208L,
+      "net/url.URL.Path", 56L);
+
+  @Test
+  void esbuildWillAttachWithTypeMetadataOffsets() throws Exception {
+    String p = System.getProperty("GOSCOPE_ESBUILD", System.getenv("GOSCOPE_ESBUILD"));
+    Assumptions.assumeTrue(p != null && Files.isRegularFile(Path.of(p)),
+        "GOSCOPE_ESBUILD not set (npm pack @esbuild/linux-x64@0.28.2; point it at package/bin/esbuild)");
+    Map<String, Object> r = report(Path.of(p));
+    JsonNode json = JSON.readTree(JsonWriter.write(r));
+    assertTrue(json.get("stripped").asBoolean());
+    assertTrue(json.get("goVersion").asText().startsWith("go1.2"), json.get("goVersion").asText());
+    JsonNode set = json.get("probeSets").get(0);
+    if (CapstoneX86Decoder.available() || "true".equals(System.getenv("CI"))) {
+      assertEquals("will attach", set.get("verdict").asText(), set.toString());
+      assertTrue(set.get("functions").get(0).get("returnSites").asInt() > 0);
+    }
+    for (JsonNode f : set.get("fields")) {
+      String name = f.get("field").asText();
+      assertEquals("TYPE_METADATA", f.get("source").asText(), f.toString());
+      long off = f.get("offset").asLong();
+      if (GO_126_OFFSETS.containsKey(name)) {
+        assertEquals(GO_126_OFFSETS.get(name), off, name);
+      } else {
+        assertTrue(off >= 0 && off < 4096 && off % 8 == 0, f.toString());
+      }
+    }
+  }
+
+  static Map<String, Long> nm(Path bin) {
+    Map<String, Long> out = new HashMap<>();
+    Matcher m = NM_LINE.matcher(GoBuilder.run(List.of("go", "tool", "nm", bin.toString())));
+    while (m.find()) {
+      out.putIfAbsent(m.group(2), Long.parseLong(m.group(1), 16));
+    }
+    return out;
+  }
+
+  static List<Long> objdumpRets(Path bin, String fn) {
+    String text = GoBuilder.run(List.of("go", "tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
+        bin.toString()));
+    List<Long> out = new ArrayList<>();
+    Matcher m = RET_LINE.matcher(text);
+    while (m.find()) {
+      out.add(Long.parseLong(m.group(1), 16));
+    }
+    return out;
+  }
+
+  static List<long[]> loads(Path bin) {
+    List<long[]> out = new ArrayList<>();
+    Matcher m = LOAD.matcher(GoBuilder.run(List.of("readelf", "-lW", bin.toString())));
+    while (m.find()) {
+      out.add(new long[] {Long.parseLong(m.group(1), 16), Long.parseLong(m.group(2), 16),
+          Long.parseLong(m.group(3), 16)});
+    }
+    return out;
+  }
+
+  static long fileOffset(List<long[]> loads, long vaddr) {
+    for (long[] l : loads) {
+      if (vaddr >= l[1] && vaddr < l[1] + l[2]) {
+        return vaddr - l[1] + l[0];
+      }
+    }
+    throw new AssertionError("no LOAD for " + Long.toHexString(vaddr));
+  }
+}
