@@ -679,7 +679,7 @@ public final class Agent implements AutoCloseable {
       reader.close();
     }
     if (pipeline != null) {
-      pipeline.shutdown().join(10, TimeUnit.SECONDS);
+      pipeline.shutdown().join(5, TimeUnit.SECONDS);
     }
     if (offsetBundles != null) {
       offsetBundles.close();

@@ -8,6 +8,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    JulToSlf4j.install();
     int code = run(args, System.out, System.err);
     // The CLI is the one place allowed to set the exit status.
     System.exit(code);

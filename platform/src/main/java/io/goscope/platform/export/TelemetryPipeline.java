@@ -304,8 +304,14 @@ public final class TelemetryPipeline implements AutoCloseable {
       failed.addAndGet(n);
       if (!failing) {
         failing = true;
-        log.warn("span export failing; counting failures until it recovers batchSize={} done={} failed={}", n,
-            all.isDone(), failed.get());
+        Throwable cause = null;
+        for (CompletableResultCode r : results) {
+          if (r.getFailureThrowable() != null) {
+            cause = r.getFailureThrowable();
+          }
+        }
+        log.warn("span export failing; counting failures until it recovers batchSize={} timedOut={} failed={} "
+            + "cause={}", n, !all.isDone(), failed.get(), cause == null ? "exporter reported failure" : cause);
       }
       return false;
     }
