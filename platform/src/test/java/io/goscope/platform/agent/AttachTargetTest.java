@@ -1,0 +1,62 @@
+package io.goscope.platform.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.goscope.api.ProcessInfo;
+import io.goscope.platform.discovery.ExecutableKey;
+import io.goscope.platform.discovery.ProcessSnapshot;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The attach path is verified by device and inode, preferring the shared binaries directory. */
+class AttachTargetTest {
+  @TempDir Path tmp;
+
+  private static ExecutableKey keyOf(Path p) throws Exception {
+    return new ExecutableKey(((Number) Files.getAttribute(p, "unix:dev")).longValue(),
+        ((Number) Files.getAttribute(p, "unix:ino")).longValue(), 0);
+  }
+
+  private static ProcessSnapshot snapshot(String exe, ExecutableKey key, Path viaRoot, Path link, boolean deleted) {
+    ProcessInfo info = new ProcessInfo(42, List.of(42), exe, List.of(exe), Map.of(), 1, null, null);
+    return new ProcessSnapshot(info, key, viaRoot, link, deleted);
+  }
+
+  @Test
+  void prefersTheSharedBinariesDirectoryWhenTheInodeMatches() throws Exception {
+    Path shared = Files.createDirectories(tmp.resolve("apm-binaries"));
+    Path bin = Files.writeString(shared.resolve("app"), "x");
+    Path link = tmp.resolve("exe-link");
+    AttachTarget t = AttachTarget.locate(snapshot(bin.toString(), keyOf(bin), bin, link, false), shared);
+    assertEquals(bin, t.attachPath());
+    assertEquals(link, t.readPath());
+    assertTrue(t.reason().startsWith("shared binaries directory"), t.reason());
+  }
+
+  @Test
+  void usesTheProcessRootWhenItReachesTheSameInode() throws Exception {
+    Path root = Files.writeString(tmp.resolve("via-root"), "x");
+    AttachTarget t = AttachTarget.locate(
+        snapshot("/app/server", keyOf(root), root, tmp.resolve("exe"), false), tmp.resolve("apm"));
+    assertEquals(root, t.attachPath());
+    assertEquals("process root, inode verified", t.reason());
+  }
+
+  @Test
+  void fallsBackToTheExeLinkOnAnotherInodeOrADeletedBinary() throws Exception {
+    Path root = Files.writeString(tmp.resolve("via-root"), "x");
+    Path other = Files.writeString(tmp.resolve("other"), "y");
+    Path link = tmp.resolve("exe");
+    AttachTarget t = AttachTarget.locate(snapshot("/app/server", keyOf(other), root, link, false), tmp);
+    assertEquals(link, t.attachPath());
+    assertTrue(t.reason().contains("no other path with the same inode"), t.reason());
+    AttachTarget d = AttachTarget.locate(snapshot("/app/server", keyOf(root), root, link, true), tmp);
+    assertEquals(link, d.attachPath());
+    assertTrue(d.reason().contains("deleted"), d.reason());
+  }
+}
