@@ -13,10 +13,12 @@
  * HTTP/1.x calls it from conn.serve with rw = *http.response; the bundled HTTP/2 server calls it (through
  * initALPNRequest) with rw = *http.http2responseWriter.
  *
- * The entry program remembers the start time, the request and response pointers and fresh span ids per goroutine;
- * the return program, which the host attaches as a plain uprobe at EVERY return instruction of the function (never a
- * uretprobe: Go moves goroutine stacks), reads the request and the written status and submits one record
- * (struct nethttp_event, nethttp_event.h).
+ * The entry program reads the request as it was received (method, path, proto, host, remote address, TLS: a handler
+ * may rewrite them, e.g. esbuild's serve mode strips the port from Request.Host), the start time and fresh span ids
+ * into an in-flight record per goroutine, together with the response pointer. The return program, which the host
+ * attaches as a plain uprobe at EVERY return instruction of the function (never a uretprobe: Go moves goroutine
+ * stacks), adds only the end time and the written status and submits one record (struct nethttp_event,
+ * nethttp_event.h).
  */
 #include "nethttp_event.h"
 #include "go_abi.h"
@@ -54,25 +56,42 @@ struct inflight_key {
 	__u32 _pad;
 };
 
+/*
+ * What the entry program saw: the request as it was received (a handler may rewrite Request fields, e.g. Host),
+ * already in record form. Only end_ns and status are filled in at return; ev.hdr is unused (gs_reserve writes the
+ * ring record's own header).
+ */
 struct inflight {
-	__u64 start_ns;
-	__u64 request;  /* *http.Request */
 	__u64 response; /* data word of the ResponseWriter interface */
-	__u8 trace_id[16];
-	__u8 span_id[8];
-	__u8 parent_span_id[8];
+	struct nethttp_event ev;
 };
+
+_Static_assert(sizeof(struct inflight) == 408, "in-flight value size changed: check the map sizing comment");
 
 /*
  * LRU so that requests whose return is never seen (a handler panic unwinds past every RET) age out instead of
- * filling the map.
+ * filling the map. Sized per traced process (each process loads its own object): 4096 concurrent requests of
+ * about 430 bytes each (value + key + LRU node).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 10240);
+	__uint(max_entries, 4096);
 	__type(key, struct inflight_key);
 	__type(value, struct inflight);
 } nethttp_inflight SEC(".maps");
+
+/*
+ * Per-CPU scratch slot where the entry program builds the in-flight value: at 408 bytes it does not fit the
+ * 512-byte BPF stack next to the key and the helpers' locals. Uprobe programs run with migration disabled; on a
+ * fully preemptible kernel another task on the same CPU could in principle reuse the slot between the clear and
+ * the map update (a mixed-up span, never a memory error).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} nethttp_scratch SEC(".maps");
 
 static __always_inline void fill_random(__u8 *dst, int words)
 {
@@ -92,26 +111,53 @@ static __always_inline struct inflight_key key_of(struct pt_regs *ctx)
 	return k;
 }
 
+/* Copies the request's fields into the record as the server received them (before the handler runs). */
+static __always_inline void read_request(struct nethttp_event *e, const void *req)
+{
+	e->method_len = go_read_string(req, off_request_method, e->method, NETHTTP_METHOD_CAP);
+	e->proto_len = go_read_string(req, off_request_proto, e->proto, NETHTTP_PROTO_CAP);
+	e->host_len = go_read_string(req, off_request_host, e->host, NETHTTP_HOST_CAP);
+	e->remote_addr_len = go_read_string(req, off_request_remote_addr, e->remote_addr, NETHTTP_REMOTE_ADDR_CAP);
+
+	__u64 url = 0;
+	if (go_read_u64_checked(req, off_request_url, &url) == 0 && url)
+		e->path_len = go_read_string((const void *)url, off_url_path, e->path, NETHTTP_PATH_CAP);
+	else
+		e->path_len = -1;
+
+	__u64 tls = 0;
+	if (go_read_u64_checked(req, off_request_tls, &tls) == 0 && tls)
+		e->tls = 1;
+}
+
 /* Entry of func (serverHandler) ServeHTTP(rw ResponseWriter, req *Request). */
 SEC("uprobe")
 int nethttp_server_entry(struct pt_regs *ctx)
 {
+	__u64 start_ns = bpf_ktime_get_ns();
+	__u32 zero = 0;
+	struct inflight *v = bpf_map_lookup_elem(&nethttp_scratch, &zero);
+	if (!v)
+		return 0;
+	/* The slot is reused: clear it so that no bytes of an earlier request reach user space. */
+	__builtin_memset(v, 0, sizeof(*v));
+	v->response = GO_ARG3(ctx);
+	v->ev.start_ns = start_ns;
+	fill_random(v->ev.trace_id, 4);
+	fill_random(v->ev.span_id, 2);
+	read_request(&v->ev, (const void *)GO_ARG4(ctx));
+
 	struct inflight_key k = key_of(ctx);
-	struct inflight v = {};
-	v.start_ns = bpf_ktime_get_ns();
-	v.response = GO_ARG3(ctx);
-	v.request = GO_ARG4(ctx);
-	fill_random(v.trace_id, 4);
-	fill_random(v.span_id, 2);
-	bpf_map_update_elem(&nethttp_inflight, &k, &v, BPF_ANY);
+	bpf_map_update_elem(&nethttp_inflight, &k, v, BPF_ANY);
 	return 0;
 }
 
 /* Reads the status the handler wrote; see struct nethttp_event.status. */
-static __always_inline __s64 read_status(const struct nethttp_event *e, const void *response)
+static __always_inline __s64 read_status(const struct inflight *v)
 {
+	const void *response = (const void *)v->response;
 	__u64 status = 0;
-	int http2 = e->proto_len >= 6 && e->proto[5] == '2'; /* "HTTP/2.0" */
+	int http2 = v->ev.proto_len >= 6 && v->ev.proto[5] == '2'; /* "HTTP/2.0" */
 	if (!http2) {
 		if (go_read_u64_checked(response, off_response_status, &status) != 0)
 			return -1;
@@ -136,38 +182,19 @@ int nethttp_server_return(struct pt_regs *ctx)
 	if (!v)
 		return 0;
 	__u64 end_ns = bpf_ktime_get_ns();
+	__s64 status = read_status(v);
 
 	struct nethttp_event *e = gs_reserve(sizeof(*e), NETHTTP_RECORD_SERVER);
 	if (!e) {
 		bpf_map_delete_elem(&nethttp_inflight, &k);
 		return 0;
 	}
-	/* Ring-buffer memory is recycled: clear everything after the header so no stale bytes reach user space. */
-	__builtin_memset((char *)e + sizeof(e->hdr), 0, sizeof(*e) - sizeof(e->hdr));
-
-	const void *req = (const void *)v->request;
-	e->start_ns = v->start_ns;
+	/* Everything after the header, fully written at entry (the scratch slot was cleared), so no stale bytes. */
+	_Static_assert(__builtin_offsetof(struct nethttp_event, start_ns) == sizeof(e->hdr), "start_ns follows hdr");
+	/* Typed (8-byte aligned) pointers so that clang copies in 8-byte words, not bytes. */
+	__builtin_memcpy(&e->start_ns, &v->ev.start_ns, sizeof(*e) - sizeof(e->hdr));
 	e->end_ns = end_ns;
-	__builtin_memcpy(e->trace_id, v->trace_id, sizeof(e->trace_id));
-	__builtin_memcpy(e->span_id, v->span_id, sizeof(e->span_id));
-	__builtin_memcpy(e->parent_span_id, v->parent_span_id, sizeof(e->parent_span_id));
-
-	e->method_len = go_read_string(req, off_request_method, e->method, NETHTTP_METHOD_CAP);
-	e->proto_len = go_read_string(req, off_request_proto, e->proto, NETHTTP_PROTO_CAP);
-	e->host_len = go_read_string(req, off_request_host, e->host, NETHTTP_HOST_CAP);
-	e->remote_addr_len = go_read_string(req, off_request_remote_addr, e->remote_addr, NETHTTP_REMOTE_ADDR_CAP);
-
-	__u64 url = 0;
-	if (go_read_u64_checked(req, off_request_url, &url) == 0 && url)
-		e->path_len = go_read_string((const void *)url, off_url_path, e->path, NETHTTP_PATH_CAP);
-	else
-		e->path_len = -1;
-
-	__u64 tls = 0;
-	if (go_read_u64_checked(req, off_request_tls, &tls) == 0 && tls)
-		e->tls = 1;
-
-	e->status = read_status(e, (const void *)v->response);
+	e->status = status;
 
 	gs_submit(e);
 	bpf_map_delete_elem(&nethttp_inflight, &k);
