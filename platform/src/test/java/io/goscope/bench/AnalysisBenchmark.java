@@ -86,11 +86,12 @@ public final class AnalysisBenchmark {
 
     ProbeSetRuntime runtime = ProbeSetRuntime.load(1, new NetHttpProbeSetFixture());
     long cachedNs;
-    try (BinaryAnalyzer analyzer = new BinaryAnalyzer(new ProbePlanner(new FieldResolver(List.of(), null)),
-        List.of(runtime), BinaryAnalyzer.DEFAULT_CAPACITY)) {
+    {
+      BinaryAnalyzer analyzer = new BinaryAnalyzer(new ProbePlanner(new FieldResolver(List.of(), null)),
+          List.of(runtime), BinaryAnalyzer.DEFAULT_CAPACITY);
       BasicFileAttributes a = Files.readAttributes(bin, BasicFileAttributes.class);
-      BinaryAnalyzer.FileKey key = new BinaryAnalyzer.FileKey(0, a.fileKey() == null ? 0 : a.fileKey().hashCode(),
-          a.size(), a.lastModifiedTime().toMillis() * 1_000_000);
+      BinaryAnalyzer.FileKey key = new BinaryAnalyzer.FileKey(((Number) Files.getAttribute(bin, "unix:dev")).longValue(),
+          ((Number) Files.getAttribute(bin, "unix:ino")).longValue(), a.lastModifiedTime().toMillis() * 1_000_000);
       analyzer.analyze(bin, key);
       long s = System.nanoTime();
       BinaryAnalyzer.Analysis again = analyzer.analyze(bin, key);
