@@ -13,8 +13,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
-/** {@code bin/goscope agent} run the way users run it: a separate JVM, configured by environment variables. */
-final class AgentProcess implements AutoCloseable {
+/**
+ * {@code bin/goscope agent} run the way users run it (a separate JVM configured by environment variables), with
+ * what the end-to-end tests observe: log lines, open file descriptors by kind, heap after a full GC.
+ */
+public final class AgentProcess implements AutoCloseable {
   private final Process process;
   private final List<String> lines = new ArrayList<>();
   private final Thread reader;
@@ -26,7 +29,7 @@ final class AgentProcess implements AutoCloseable {
     reader.start();
   }
 
-  static Path home() {
+  public static Path home() {
     String home = System.getProperty("goscope.home");
     Path p = home != null ? Path.of(home) : Path.of("target/goscope");
     if (!Files.isExecutable(p.resolve("bin/goscope"))) {
@@ -35,12 +38,13 @@ final class AgentProcess implements AutoCloseable {
     return p;
   }
 
-  static AgentProcess start(Map<String, String> env, String... args) throws IOException {
+  public static AgentProcess start(Map<String, String> env, String... args) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(home().resolve("bin/goscope").toString());
     cmd.addAll(List.of(args.length == 0 ? new String[] {"agent"} : args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().keySet().removeIf(k -> k.startsWith("OTEL_") || k.startsWith("GOSCOPE_") || k.equals("GO_APPS"));
+    pb.environment().keySet().removeIf(k -> k.startsWith("OTEL_") || k.startsWith("GOSCOPE_") || k.equals("GO_APPS")
+        || k.equals("KUBECONFIG") || k.equals("NODE_NAME") || k.startsWith("KUBERNETES_"));
     pb.environment().putAll(env);
     return new AgentProcess(pb.start());
   }
@@ -64,10 +68,15 @@ final class AgentProcess implements AutoCloseable {
   }
 
   /** Waits for an output line matching {@code p}; returns it, or throws with the output so far. */
-  String awaitLine(Predicate<String> p, Duration timeout) throws InterruptedException {
+  public String awaitLine(Predicate<String> p, Duration timeout) throws InterruptedException {
+    return awaitLineAfter(0, p, timeout);
+  }
+
+  /** Waits for a line matching {@code p} at or after output index {@code from} (see {@link #lineCount()}). */
+  public String awaitLineAfter(int from, Predicate<String> p, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (lines) {
-      int seen = 0;
+      int seen = from;
       while (true) {
         for (; seen < lines.size(); seen++) {
           if (p.test(lines.get(seen))) {
@@ -76,30 +85,101 @@ final class AgentProcess implements AutoCloseable {
         }
         long left = deadline - System.nanoTime();
         if (left <= 0 || (!process.isAlive() && seen == lines.size())) {
-          throw new AssertionError("agent output has no expected line within " + timeout + "; output:\n"
-              + String.join("\n", lines));
+          throw new AssertionError("agent output has no expected line within " + timeout + "; output since line "
+              + from + ":\n" + String.join("\n", lines.subList(Math.min(from, lines.size()), lines.size())));
         }
         lines.wait(Math.max(1, Math.min(200, left / 1_000_000)));
       }
     }
   }
 
-  List<String> output() {
+  /** Number of output lines so far. */
+  public int lineCount() {
+    synchronized (lines) {
+      return lines.size();
+    }
+  }
+
+  /** Lines containing {@code text}. */
+  public List<String> linesContaining(String text) {
+    synchronized (lines) {
+      return lines.stream().filter(l -> l.contains(text)).toList();
+    }
+  }
+
+  /**
+   * The agent's open file descriptors by kind: {@code bpf-map}, {@code bpf-prog}, {@code bpf_link},
+   * {@code perf_event}, {@code socket}, {@code file}, ... from {@code /proc/<pid>/fd} link targets.
+   */
+  public Map<String, Integer> fdsByKind() throws IOException {
+    Map<String, Integer> kinds = new java.util.TreeMap<>();
+    try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
+      for (Path fd : fds.toList()) {
+        String target;
+        try {
+          target = Files.readSymbolicLink(fd).toString();
+        } catch (IOException e) {
+          continue; // closed meanwhile
+        }
+        String kind;
+        if (target.startsWith("anon_inode:")) {
+          kind = target.substring("anon_inode:".length()).replace("[", "").replace("]", "");
+        } else if (target.startsWith("socket:")) {
+          kind = "socket";
+        } else if (target.startsWith("pipe:")) {
+          kind = "pipe";
+        } else {
+          kind = "file";
+        }
+        kinds.merge(kind, 1, Integer::sum);
+      }
+    }
+    kinds.put("total", kinds.values().stream().mapToInt(Integer::intValue).sum());
+    return kinds;
+  }
+
+  /** Heap in use after a full GC, in bytes, from {@code jcmd <pid> GC.run} and {@code GC.heap_info}. */
+  public long heapUsedAfterGc() throws IOException, InterruptedException {
+    jcmd("GC.run");
+    String info = jcmd("GC.heap_info");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
+    long usedKb = 0;
+    boolean found = false;
+    while (m.find()) { // one line per generation (serial: new + tenured; G1: one heap line)
+      usedKb += Long.parseLong(m.group(2));
+      found = true;
+    }
+    if (!found) {
+      throw new AssertionError("no heap usage in jcmd GC.heap_info output:\n" + info);
+    }
+    return usedKb * 1024;
+  }
+
+  private String jcmd(String command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("jcmd", Long.toString(pid()), command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new AssertionError("jcmd " + pid() + " " + command + " failed:\n" + out);
+    }
+    return out;
+  }
+
+  public List<String> output() {
     synchronized (lines) {
       return List.copyOf(lines);
     }
   }
 
-  boolean isAlive() {
+  public boolean isAlive() {
     return process.isAlive();
   }
 
-  long pid() {
+  public long pid() {
     return process.pid();
   }
 
   /** Sends SIGTERM and waits for the exit code. */
-  int terminate(Duration timeout) throws InterruptedException {
+  public int terminate(Duration timeout) throws InterruptedException {
     process.destroy();
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       process.destroyForcibly();

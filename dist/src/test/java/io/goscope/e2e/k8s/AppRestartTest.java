@@ -1,5 +1,7 @@
 package io.goscope.e2e.k8s;
 
+import io.goscope.e2e.AgentProcess;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,7 +35,7 @@ class AppRestartTest {
   @Test
   void spansResumeAfterTheAppRestartsWithoutRestartingTheAgent() throws Exception {
     try (TracedNode node = TracedNode.create(work, "orders.yaml", RULES)) {
-      NodeAgent agent = node.startAgent(Map.of());
+      AgentProcess agent = node.startAgent(Map.of());
       long agentPid = agent.pid();
       FakeCluster.Workload orders = node.cluster().deployment("shop", "orders", "84c7f9d6b",
           Map.of("app", "orders"), TracedNode.IMAGE);

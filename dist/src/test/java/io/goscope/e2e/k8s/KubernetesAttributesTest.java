@@ -1,5 +1,7 @@
 package io.goscope.e2e.k8s;
 
+import io.goscope.e2e.AgentProcess;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,7 +43,7 @@ class KubernetesAttributesTest {
   @Test
   void selectedPodSpansCarryExactKubernetesAttributesAndExcludedPodIsNotTraced() throws Exception {
     try (TracedNode node = TracedNode.create(work, "shop.yaml", RULES)) {
-      NodeAgent agent = node.startAgent(Map.of());
+      AgentProcess agent = node.startAgent(Map.of());
       FakeCluster.Workload checkout = node.cluster().deployment("shop", "checkout", "7d4b9c6f5",
           Map.of("app", "checkout"), TracedNode.IMAGE);
       RunningPod stable = node.runPod(checkout, "checkout-7d4b9c6f5-x2x9z", QosClass.BURSTABLE, Map.of(),

@@ -1,5 +1,7 @@
 package io.goscope.e2e.k8s;
 
+import io.goscope.e2e.AgentProcess;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,7 +40,7 @@ class ProcessChurnTest {
   @Test
   void agentResourcesReturnToBaselineAfterChurn() throws Exception {
     try (TracedNode node = TracedNode.create(work, "churn.yaml", RULES)) {
-      NodeAgent agent = node.startAgent(Map.of());
+      AgentProcess agent = node.startAgent(Map.of());
       Path app = GoBuilder.copy(TracedNode.demoBinary(work), work.resolve("churn-app"));
 
       cycle(app, node, agent, true); // warm-up: one full attach/detach, so lazily created state exists
@@ -80,7 +82,7 @@ class ProcessChurnTest {
   }
 
   /** One start, attach, stop. */
-  private static void cycle(Path app, TracedNode node, NodeAgent agent, boolean awaitAttach) throws Exception {
+  private static void cycle(Path app, TracedNode node, AgentProcess agent, boolean awaitAttach) throws Exception {
     int mark = agent.lineCount();
     Process p = new ProcessBuilder(app.toString(), "-addr", "127.0.0.1:0").redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
@@ -92,7 +94,7 @@ class ProcessChurnTest {
   }
 
   /** Waits until every instrumented process has been detached. */
-  private static void awaitSettled(NodeAgent agent, Duration timeout) throws InterruptedException {
+  private static void awaitSettled(AgentProcess agent, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (agent.linesContaining("process instrumented pid=").size()
         != agent.linesContaining("process detached pid=").size()) {

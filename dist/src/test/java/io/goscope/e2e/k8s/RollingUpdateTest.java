@@ -1,5 +1,7 @@
 package io.goscope.e2e.k8s;
 
+import io.goscope.e2e.AgentProcess;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,7 +40,7 @@ class RollingUpdateTest {
   @Test
   void spansComeFromTheNewReplicaSetAfterARollingUpdate() throws Exception {
     try (TracedNode node = TracedNode.create(work, "web.yaml", RULES)) {
-      NodeAgent agent = node.startAgent(Map.of());
+      AgentProcess agent = node.startAgent(Map.of());
       FakeCluster.Workload v1 = node.cluster().deployment("web", "frontend", "5d8f7c6b4",
           Map.of("app", "frontend"), TracedNode.IMAGE);
       List<RunningPod> old = new ArrayList<>();

@@ -1,5 +1,7 @@
 package io.goscope.e2e.k8s;
 
+import io.goscope.e2e.AgentProcess;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,7 +36,7 @@ class RuleReloadTest {
   @Test
   void ruleFilesAddedRemovedAndBrokenAtRunTime() throws Exception {
     try (TracedNode node = TracedNode.create(work, "unused.yaml", null)) {
-      NodeAgent agent = node.startAgent(Map.of());
+      AgentProcess agent = node.startAgent(Map.of());
       FakeCluster.Workload invoices = node.cluster().deployment("billing", "invoices", "6c5b4a3d2",
           Map.of("app", "invoices"), TracedNode.IMAGE);
       RunningPod pod = node.runPod(invoices, "invoices-6c5b4a3d2-q7k2m", QosClass.GUARANTEED, Map.of(), Map.of());

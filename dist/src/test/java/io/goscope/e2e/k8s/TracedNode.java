@@ -1,5 +1,7 @@
 package io.goscope.e2e.k8s;
 
+import io.goscope.e2e.AgentProcess;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.fabric8.kubernetes.api.model.Pod;
@@ -43,7 +45,7 @@ final class TracedNode implements AutoCloseable {
   private final List<PodSandbox> sandboxes = new ArrayList<>();
   private final HttpClient http =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-  private NodeAgent agent;
+  private AgentProcess agent;
 
   /** A pod in the API and its sandbox on the node. */
   record RunningPod(Pod pod, PodSandbox sandbox) {
@@ -97,7 +99,7 @@ final class TracedNode implements AutoCloseable {
   }
 
   /** Starts the agent and waits until it runs with Kubernetes metadata. */
-  NodeAgent startAgent(Map<String, String> extraEnv) throws IOException, InterruptedException {
+  AgentProcess startAgent(Map<String, String> extraEnv) throws IOException, InterruptedException {
     Map<String, String> env = new HashMap<>();
     env.put("NODE_NAME", NODE);
     env.put("KUBECONFIG", cluster.writeKubeconfig(work.resolve("kubeconfig")).toString());
@@ -111,13 +113,13 @@ final class TracedNode implements AutoCloseable {
     env.put("OTEL_LOGS_EXPORTER", "none");
     env.put("OTEL_BSP_SCHEDULE_DELAY", "200");
     env.putAll(extraEnv);
-    agent = NodeAgent.start(env);
+    agent = AgentProcess.start(env);
     agent.awaitLine(l -> l.contains("kubernetes metadata started"), ATTACH_TIMEOUT);
     agent.awaitLine(l -> l.contains("agent started"), ATTACH_TIMEOUT);
     return agent;
   }
 
-  NodeAgent agent() {
+  AgentProcess agent() {
     return agent;
   }
 

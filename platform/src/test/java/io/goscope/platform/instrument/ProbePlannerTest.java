@@ -80,7 +80,8 @@ class ProbePlannerTest {
         .build();
     try (GoBinary b = GoBinary.open(binary)) {
       ProbePlan plan = planner.plan(b, d, List.of());
-      assertEquals("no probe of set t can attach", plan.failure());
+      assertEquals("no probe of set t can attach: main.noSuchFunction skipped: symbol main.noSuchFunction not in binary",
+          plan.failure());
     }
   }
 }
