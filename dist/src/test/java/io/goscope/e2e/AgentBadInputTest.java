@@ -311,7 +311,7 @@ class AgentBadInputTest {
   }
 
   private static java.util.function.Predicate<String> attached(long pid) {
-    return l -> l.contains("probe set attached") && l.contains("pid=" + pid + " ");
+    return l -> l.contains("process instrumented pid=" + pid + " ");
   }
 
   private static long count(List<String> lines, java.util.function.Predicate<String> p) {

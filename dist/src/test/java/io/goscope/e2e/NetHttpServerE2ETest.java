@@ -75,7 +75,7 @@ class NetHttpServerE2ETest {
             "OTEL_METRICS_EXPORTER", "none",
             "OTEL_LOGS_EXPORTER", "none"))) {
       long pid = server.launcherPid();
-      agent.awaitLine(l -> l.contains("probe set attached") && l.contains("pid=" + pid), Duration.ofSeconds(30));
+      agent.awaitLine(l -> l.contains("process instrumented pid=" + pid + " "), Duration.ofSeconds(30));
 
       // 8 clients x 50 requests; every request has a unique path so spans can be matched one to one.
       String[] routes = {"hello", "missing", "fail", "slow"};

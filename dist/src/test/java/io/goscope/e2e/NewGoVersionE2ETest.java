@@ -77,8 +77,8 @@ class NewGoVersionE2ETest {
           "OTEL_TRACES_EXPORTER", "otlp",
           "OTEL_METRICS_EXPORTER", "none",
           "OTEL_LOGS_EXPORTER", "none"));
-      agent.awaitLine(l -> (l.contains("probe set attached") || l.contains("process not instrumented"))
-          && l.contains("pid=" + server.pid() + " "), Duration.ofSeconds(60));
+      agent.awaitLine(l -> l.contains("process instrumented pid=" + server.pid() + " ")
+          || l.contains("process not instrumented pid=" + server.pid() + " "), Duration.ofSeconds(60));
       List<String> failed = agent.output().stream()
           .filter(l -> l.contains("process not instrumented pid=" + server.pid() + " ")).toList();
       assertTrue(failed.isEmpty(), "agent did not attach to esbuild (diagnose with `bin/goscope inspect "

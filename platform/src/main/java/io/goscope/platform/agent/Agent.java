@@ -575,21 +575,27 @@ public final class Agent implements AutoCloseable {
       return;
     }
     // Unregistering a uprobe waits for an RCU grace period (~100 ms each on the reference VM): detach on the
-    // detacher threads, so that exits never delay attaching new processes.
+    // detacher threads, so that exits never delay attaching new processes. "detached" is logged once the links and
+    // objects are really gone.
+    Runnable close = () -> {
+      long t0 = System.nanoTime();
+      try {
+        t.instrumentation().close();
+      } finally {
+        detaching.remove(pid);
+      }
+      log.info("process detached pid={} exe={} reason={} micros={}", pid, t.snapshot().info().executable(), why,
+          (System.nanoTime() - t0) / 1000);
+      fire(new AgentEvent(AgentEvent.Kind.DETACHED, pid, t.snapshot().info().executableName(), 0));
+    };
     try {
-      java.util.concurrent.Future<?> f = detacher.submit(() -> {
-        try {
-          t.instrumentation().close();
-        } finally {
-          detaching.remove(pid);
-        }
-      });
+      java.util.concurrent.Future<?> f = detacher.submit(close);
       detaching.put(pid, f);
       if (f.isDone()) {
         detaching.remove(pid, f);
       }
     } catch (RuntimeException e) {
-      t.instrumentation().close();
+      close.run();
     }
     // Records already in the ring buffer are drained within one drain interval; keep routing until then.
     drain.schedule(() -> {
@@ -597,8 +603,6 @@ public final class Agent implements AutoCloseable {
         dispatcher.unregister(pid);
       }
     }, 2, TimeUnit.SECONDS);
-    log.info("process detached pid={} exe={} reason={}", pid, t.snapshot().info().executable(), why);
-    fire(new AgentEvent(AgentEvent.Kind.DETACHED, pid, t.snapshot().info().executableName(), 0));
   }
 
   private void drainOnce() {

@@ -14,6 +14,7 @@ import io.goscope.platform.gobinary.OffsetTable;
 import io.goscope.platform.instrument.ProbePlanner;
 import io.goscope.platform.sys.CapstoneX86Decoder;
 import io.goscope.testing.GoBuilder;
+import io.goscope.testing.GoToolTruth;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,12 +39,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class InspectReportTest {
   static final Path SRC = Path.of("src/test/resources/gobinary/httpserver");
   static final Path OUT = Path.of("target/inspect-matrix");
-  private static final Pattern RET_LINE =
-      Pattern.compile("^\\s*\\S+\\t+0x([0-9a-f]+)\\t+[0-9a-f]+\\t+RET\\b.*$", Pattern.MULTILINE);
-  private static final Pattern NM_LINE = Pattern.compile("^\\s*([0-9a-f]+) [Tt] (\\S+)$", Pattern.MULTILINE);
-  private static final Pattern LOAD = Pattern.compile(
-      "^\\s*LOAD\\s+0x([0-9a-f]+)\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+",
-      Pattern.MULTILINE);
 
   /** A build mode; {@code twin} is the unstripped build with identical code, for the Go tools. */
   record Mode(String name, List<String> flags, Map<String, String> env, String twin) {
@@ -103,9 +98,9 @@ class InspectReportTest {
   void reportMatchesGroundTruth(Mode mode) throws Exception {
     Path bin = build(mode);
     Path twin = buildTwin(mode);
-    long entry = nm(twin).get(NetHttpProbeSetFixture.SERVE_HTTP);
-    List<long[]> loads = loads(bin);
-    int rets = objdumpRets(twin, NetHttpProbeSetFixture.SERVE_HTTP).size();
+    long entry = GoToolTruth.nm(twin).get(NetHttpProbeSetFixture.SERVE_HTTP);
+    List<long[]> loads = GoToolTruth.loads(bin);
+    int rets = GoToolTruth.objdumpRets(twin, NetHttpProbeSetFixture.SERVE_HTTP).size();
 
     Map<String, Object> r = report(bin);
     JsonNode json = JSON.readTree(JsonWriter.write(r));
@@ -121,7 +116,7 @@ class InspectReportTest {
     assertEquals(NetHttpProbeSetFixture.SERVE_HTTP, fn.get("symbol").asText());
     assertTrue(fn.get("found").asBoolean());
     assertEquals("0x" + Long.toHexString(entry), fn.get("address").asText(), "address vs go tool nm");
-    assertEquals("0x" + Long.toHexString(fileOffset(loads, entry)), fn.get("fileOffset").asText(),
+    assertEquals("0x" + Long.toHexString(GoToolTruth.fileOffset(loads, entry)), fn.get("fileOffset").asText(),
         "file offset vs readelf");
     if (decodable) {
       assertEquals(rets, fn.get("returnSites").asInt(), "return sites vs go tool objdump");
@@ -207,44 +202,5 @@ class InspectReportTest {
         assertTrue(off >= 0 && off < 4096 && off % 8 == 0, f.toString());
       }
     }
-  }
-
-  static Map<String, Long> nm(Path bin) {
-    Map<String, Long> out = new HashMap<>();
-    Matcher m = NM_LINE.matcher(GoBuilder.run(List.of("go", "tool", "nm", bin.toString())));
-    while (m.find()) {
-      out.putIfAbsent(m.group(2), Long.parseLong(m.group(1), 16));
-    }
-    return out;
-  }
-
-  static List<Long> objdumpRets(Path bin, String fn) {
-    String text = GoBuilder.run(List.of("go", "tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
-        bin.toString()));
-    List<Long> out = new ArrayList<>();
-    Matcher m = RET_LINE.matcher(text);
-    while (m.find()) {
-      out.add(Long.parseLong(m.group(1), 16));
-    }
-    return out;
-  }
-
-  static List<long[]> loads(Path bin) {
-    List<long[]> out = new ArrayList<>();
-    Matcher m = LOAD.matcher(GoBuilder.run(List.of("readelf", "-lW", bin.toString())));
-    while (m.find()) {
-      out.add(new long[] {Long.parseLong(m.group(1), 16), Long.parseLong(m.group(2), 16),
-          Long.parseLong(m.group(3), 16)});
-    }
-    return out;
-  }
-
-  static long fileOffset(List<long[]> loads, long vaddr) {
-    for (long[] l : loads) {
-      if (vaddr >= l[1] && vaddr < l[1] + l[2]) {
-        return vaddr - l[1] + l[0];
-      }
-    }
-    throw new AssertionError("no LOAD for " + Long.toHexString(vaddr));
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.goscope.platform.sys.CapstoneX86Decoder;
 import io.goscope.testing.GoBuilder;
+import io.goscope.testing.GoToolTruth;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,11 +28,6 @@ class GoBinaryMatrixTest {
   static final Path OUT = Path.of("target/gobinary-matrix");
   static final String SERVE_HTTP = "net/http.serverHandler.ServeHTTP";
   static final List<String> FUNCS = List.of(SERVE_HTTP, "main.compute", "main.hello", "runtime.mallocgc");
-  private static final Pattern RET_LINE =
-      Pattern.compile("^\\s*\\S+\\t+0x([0-9a-f]+)\\t+[0-9a-f]+\\t+RET\\b.*$", Pattern.MULTILINE);
-  private static final Pattern NM_LINE = Pattern.compile("^\\s*([0-9a-f]+) [Tt] (\\S+)$", Pattern.MULTILINE);
-  private static final Pattern LOAD = Pattern.compile(
-      "^\\s*LOAD\\s+0x([0-9a-f]+)\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+", Pattern.MULTILINE);
 
   record Variant(String name, List<String> flags, Map<String, String> env, String twin, boolean arm64) {
     @Override
@@ -70,8 +66,8 @@ class GoBinaryMatrixTest {
   void matchesGoTools(Variant v) {
     Path bin = build(v);
     Path twin = build(VARIANTS.stream().filter(x -> x.name().equals(v.twin())).findFirst().orElseThrow());
-    Map<String, Long> nm = nm(twin);
-    List<long[]> loads = loads(bin);
+    Map<String, Long> nm = GoToolTruth.nm(twin);
+    List<long[]> loads = GoToolTruth.loads(bin);
     assertTrue(GoBinary.looksLikeGo(bin), "looksLikeGo");
     assertFalse(GoBinary.looksLikeGo(Path.of("/bin/true")), "looksLikeGo(/bin/true)");
     try (GoBinary b = GoBinary.open(bin)) {
@@ -84,7 +80,7 @@ class GoBinaryMatrixTest {
       for (String fn : FUNCS) {
         GoFunction f = b.function(fn).orElseThrow(() -> new AssertionError(fn + " not found"));
         assertEquals(nm.get(fn), f.entry(), fn + " entry vs go tool nm");
-        assertEquals(fileOffset(loads, f.entry()), f.entryFileOffset(), fn + " file offset vs readelf -lW");
+        assertEquals(GoToolTruth.fileOffset(loads, f.entry()), f.entryFileOffset(), fn + " file offset vs readelf -lW");
         assertTrue(f.end() > f.entry());
       }
       // Stripped and unstripped agree through pclntab too.
@@ -115,54 +111,15 @@ class GoBinaryMatrixTest {
 
       if (v.arm64() || CapstoneX86Decoder.available() || "true".equals(System.getenv("CI"))) {
         List<Long> expected = new ArrayList<>();
-        for (long ret : objdumpRets(twin, SERVE_HTTP)) {
-          expected.add(fileOffset(loads, ret));
+        for (long ret : GoToolTruth.objdumpRets(twin, SERVE_HTTP)) {
+          expected.add(GoToolTruth.fileOffset(loads, ret));
         }
         GoFunction f = b.functionWithReturns(SERVE_HTTP).orElseThrow();
         assertFalse(expected.isEmpty());
         assertEquals(expected, f.returnFileOffsets(), "RETs vs go tool objdump");
         GoFunction malloc = b.functionWithReturns("runtime.mallocgc").orElseThrow();
-        assertEquals(objdumpRets(twin, "runtime.mallocgc").size(), malloc.returnFileOffsets().size());
+        assertEquals(GoToolTruth.objdumpRets(twin, "runtime.mallocgc").size(), malloc.returnFileOffsets().size());
       }
     }
-  }
-
-  static Map<String, Long> nm(Path bin) {
-    Map<String, Long> out = new HashMap<>();
-    Matcher m = NM_LINE.matcher(GoBuilder.run(List.of("go", "tool", "nm", bin.toString())));
-    while (m.find()) {
-      out.putIfAbsent(m.group(2), Long.parseLong(m.group(1), 16));
-    }
-    return out;
-  }
-
-  static List<Long> objdumpRets(Path bin, String fn) {
-    String text = GoBuilder.run(List.of("go", "tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
-        bin.toString()));
-    List<Long> out = new ArrayList<>();
-    Matcher m = RET_LINE.matcher(text);
-    while (m.find()) {
-      out.add(Long.parseLong(m.group(1), 16));
-    }
-    return out;
-  }
-
-  static List<long[]> loads(Path bin) {
-    List<long[]> out = new ArrayList<>();
-    Matcher m = LOAD.matcher(GoBuilder.run(List.of("readelf", "-lW", bin.toString())));
-    while (m.find()) {
-      out.add(new long[] {Long.parseLong(m.group(1), 16), Long.parseLong(m.group(2), 16),
-          Long.parseLong(m.group(3), 16)});
-    }
-    return out;
-  }
-
-  static long fileOffset(List<long[]> loads, long vaddr) {
-    for (long[] l : loads) {
-      if (vaddr >= l[1] && vaddr < l[1] + l[2]) {
-        return vaddr - l[1] + l[0];
-      }
-    }
-    throw new AssertionError("no LOAD for " + Long.toHexString(vaddr));
   }
 }

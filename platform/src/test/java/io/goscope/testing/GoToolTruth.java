@@ -1,0 +1,66 @@
+package io.goscope.testing;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Ground truth from the Go toolchain and binutils, to check our own parsers against: symbol addresses from
+ * {@code go tool nm}, RET instructions from {@code go tool objdump}, PT_LOAD segments from {@code readelf -lW}.
+ */
+public final class GoToolTruth {
+  private static final Pattern RET_LINE =
+      Pattern.compile("^\\s*\\S+\\t+0x([0-9a-f]+)\\t+[0-9a-f]+\\t+RET\\b.*$", Pattern.MULTILINE);
+  private static final Pattern NM_LINE = Pattern.compile("^\\s*([0-9a-f]+) [Tt] (\\S+)$", Pattern.MULTILINE);
+  private static final Pattern LOAD = Pattern.compile(
+      "^\\s*LOAD\\s+0x([0-9a-f]+)\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+", Pattern.MULTILINE);
+
+  private GoToolTruth() {}
+
+  /** Text symbols and their addresses ({@code go tool nm}). */
+  public static Map<String, Long> nm(Path bin) {
+    Map<String, Long> out = new HashMap<>();
+    Matcher m = NM_LINE.matcher(GoBuilder.run(List.of("go", "tool", "nm", bin.toString())));
+    while (m.find()) {
+      out.putIfAbsent(m.group(2), Long.parseLong(m.group(1), 16));
+    }
+    return out;
+  }
+
+  /** Addresses of the RET instructions of function {@code fn} ({@code go tool objdump}). */
+  public static List<Long> objdumpRets(Path bin, String fn) {
+    String text = GoBuilder.run(List.of("go", "tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
+        bin.toString()));
+    List<Long> out = new ArrayList<>();
+    Matcher m = RET_LINE.matcher(text);
+    while (m.find()) {
+      out.add(Long.parseLong(m.group(1), 16));
+    }
+    return out;
+  }
+
+  /** PT_LOAD segments as {offset, vaddr, filesz} ({@code readelf -lW}). */
+  public static List<long[]> loads(Path bin) {
+    List<long[]> out = new ArrayList<>();
+    Matcher m = LOAD.matcher(GoBuilder.run(List.of("readelf", "-lW", bin.toString())));
+    while (m.find()) {
+      out.add(new long[] {Long.parseLong(m.group(1), 16), Long.parseLong(m.group(2), 16),
+          Long.parseLong(m.group(3), 16)});
+    }
+    return out;
+  }
+
+  /** The file offset of {@code vaddr} under the given PT_LOAD segments. */
+  public static long fileOffset(List<long[]> loads, long vaddr) {
+    for (long[] l : loads) {
+      if (vaddr >= l[1] && vaddr < l[1] + l[2]) {
+        return vaddr - l[1] + l[0];
+      }
+    }
+    throw new AssertionError("no LOAD for " + Long.toHexString(vaddr));
+  }
+}
