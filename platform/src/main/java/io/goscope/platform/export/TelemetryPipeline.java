@@ -311,7 +311,8 @@ public final class TelemetryPipeline implements AutoCloseable {
           }
         }
         log.warn("span export failing; counting failures until it recovers batchSize={} timedOut={} failed={} "
-            + "cause={}", n, !all.isDone(), failed.get(), cause == null ? "exporter reported failure" : cause);
+            + "cause={}", n, !all.isDone(), failed.get(),
+            cause == null ? "exporter reported failure" : cause.toString()); // text only: no stack trace
       }
       return false;
     }
