@@ -16,7 +16,7 @@ trap 'kill $APID 2>/dev/null || true; cp "$WORK/agent.log" /tmp/latency-agent.lo
 for _ in $(seq 1 100); do grep -q "agent started" "$WORK/agent.log" && break; sleep 0.1; done
 start_one() {  # starts a server, waits for the agent to attach; prints its pid
   local port=$((30000 + RANDOM % 20000))
-  "$WORK/goscope-latency" -addr 127.0.0.1:$port 2>/dev/null &
+  "$WORK/goscope-latency" -addr 127.0.0.1:$port >/dev/null 2>&1 &
   local spid=$!
   for _ in $(seq 1 300); do grep -q "process instrumented pid=$spid " "$WORK/agent.log" && break; sleep 0.01; done
   echo $spid

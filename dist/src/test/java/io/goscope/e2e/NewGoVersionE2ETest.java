@@ -77,12 +77,17 @@ class NewGoVersionE2ETest {
           "OTEL_TRACES_EXPORTER", "otlp",
           "OTEL_METRICS_EXPORTER", "none",
           "OTEL_LOGS_EXPORTER", "none"));
-      agent.awaitLine(l -> l.contains("process instrumented pid=" + server.pid() + " ")
-          || l.contains("process not instrumented pid=" + server.pid() + " "), Duration.ofSeconds(60));
-      List<String> failed = agent.output().stream()
-          .filter(l -> l.contains("process not instrumented pid=" + server.pid() + " ")).toList();
-      assertTrue(failed.isEmpty(), "agent did not attach to esbuild (diagnose with `bin/goscope inspect "
-          + esbuild + "`): " + failed + "\n" + String.join("\n", agent.output()));
+      try {
+        agent.awaitLine(l -> l.contains("process instrumented pid=" + server.pid() + " ")
+            || l.contains("process not instrumented pid=" + server.pid() + " "), Duration.ofSeconds(60));
+        List<String> failed = agent.output().stream()
+            .filter(l -> l.contains("process not instrumented pid=" + server.pid() + " ")).toList();
+        assertTrue(failed.isEmpty(), "agent did not attach to esbuild (diagnose with `bin/goscope inspect "
+            + esbuild + "`): " + failed + "\n" + String.join("\n", agent.output()));
+      } catch (Exception | AssertionError e) {
+        close(); // the caller never gets this object: nothing may outlive the failed start
+        throw e;
+      }
     }
 
     private void awaitListening() throws Exception {
