@@ -118,6 +118,9 @@ public final class Agent implements AutoCloseable {
   private final Set<String> seenApps = ConcurrentHashMap.newKeySet();
   private final AtomicLong reattachments = new AtomicLong();
   private final AtomicLong attachFailures = new AtomicLong();
+  /** Attaches running now; detaches step aside while it is non-zero. */
+  private final java.util.concurrent.atomic.AtomicInteger attachesInProgress =
+      new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean closed;
 
   private record Traced(ProcessSnapshot snapshot, Instrumentation instrumentation, String app, String goVersion,
@@ -522,9 +525,11 @@ public final class Agent implements AutoCloseable {
     Resource resource = resourceFor(info, analysis.goVersion(), metadata, selection);
     dispatcher.register(pid, sinkFor(resource, selection));
     Instrumentation instrumentation;
+    attachesInProgress.incrementAndGet();
     try {
       instrumentation = instrumentor.attach(pid, target.attachPath().toString(), plans);
     } catch (RuntimeException e) {
+      attachesInProgress.decrementAndGet();
       dispatcher.unregister(pid);
       if (procFs.isAlive(pid)) {
         attachFailures.incrementAndGet();
@@ -534,6 +539,7 @@ public final class Agent implements AutoCloseable {
       }
       return;
     }
+    attachesInProgress.decrementAndGet();
     String app = resource.getAttribute(ResourceFactory.SERVICE_NAME) + "|"
         + metadata.map(WorkloadMetadata::namespace).orElse("");
     boolean again = !seenApps.add(app);
@@ -580,7 +586,7 @@ public final class Agent implements AutoCloseable {
     Runnable close = () -> {
       long t0 = System.nanoTime();
       try {
-        t.instrumentation().close();
+        t.instrumentation().close(this::yieldToAttaches);
       } finally {
         detaching.remove(pid);
       }
@@ -603,6 +609,23 @@ public final class Agent implements AutoCloseable {
         dispatcher.unregister(pid);
       }
     }, 2, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Called by detacher threads before each uprobe removal: while an attach is in progress, wait (bounded). Uprobe
+   * registration and removal serialise in the kernel, each waiting for a grace period; attaching a new process is
+   * what users wait for, removing an exited one is not.
+   */
+  private void yieldToAttaches() {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+    while (attachesInProgress.get() > 0 && System.nanoTime() < deadline && !closed) {
+      try {
+        Thread.sleep(2);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   private void drainOnce() {

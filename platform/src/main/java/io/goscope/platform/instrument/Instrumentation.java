@@ -56,12 +56,21 @@ public final class Instrumentation implements AutoCloseable {
   }
 
   @Override
-  public synchronized void close() {
+  public void close() {
+    close(() -> { });
+  }
+
+  /**
+   * Detaches everything, calling {@code beforeEachLink} before each uprobe is removed (each removal waits for a
+   * kernel grace period; the agent uses this to let pending attaches go first).
+   */
+  public synchronized void close(Runnable beforeEachLink) {
     if (closed) {
       return;
     }
     closed = true;
     for (UprobeLink l : links) {
+      beforeEachLink.run();
       try {
         l.close();
       } catch (RuntimeException e) {
