@@ -81,17 +81,12 @@ struct {
 } nethttp_inflight SEC(".maps");
 
 /*
- * Per-CPU scratch slot where the entry program builds the in-flight value: at 408 bytes it does not fit the
- * 512-byte BPF stack next to the key and the helpers' locals. Uprobe programs run with migration disabled; on a
- * fully preemptible kernel another task on the same CPU could in principle reuse the slot between the clear and
- * the map update (a mixed-up span, never a memory error).
+ * All-zero in-flight value (.rodata, read-only for programs). The entry program inserts it and then fills the map's
+ * own copy in place: at 408 bytes the value does not fit the 512-byte BPF stack next to the key and the helpers'
+ * locals, and a shared per-CPU scratch slot could be reused by another task on the same CPU when a fully preemptible
+ * kernel preempts the program between building the value and copying it (one span with another request's fields).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct inflight);
-} nethttp_scratch SEC(".maps");
+static const struct inflight zero_inflight = {};
 
 static __always_inline void fill_random(__u8 *dst, int words)
 {
@@ -135,20 +130,21 @@ SEC("uprobe")
 int nethttp_server_entry(struct pt_regs *ctx)
 {
 	__u64 start_ns = bpf_ktime_get_ns();
-	__u32 zero = 0;
-	struct inflight *v = bpf_map_lookup_elem(&nethttp_scratch, &zero);
-	if (!v)
+	struct inflight_key k = key_of(ctx);
+	/*
+	 * Insert a zeroed value (so no bytes of an earlier request reach user space), then fill the map's copy: the
+	 * entry is this goroutine's alone, and its return program cannot run before this one has finished.
+	 */
+	if (bpf_map_update_elem(&nethttp_inflight, &k, &zero_inflight, BPF_ANY) != 0)
 		return 0;
-	/* The slot is reused: clear it so that no bytes of an earlier request reach user space. */
-	__builtin_memset(v, 0, sizeof(*v));
+	struct inflight *v = bpf_map_lookup_elem(&nethttp_inflight, &k);
+	if (!v)
+		return 0; /* evicted in between by a burst of other requests */
 	v->response = GO_ARG3(ctx);
 	v->ev.start_ns = start_ns;
 	fill_random(v->ev.trace_id, 4);
 	fill_random(v->ev.span_id, 2);
 	read_request(&v->ev, (const void *)GO_ARG4(ctx));
-
-	struct inflight_key k = key_of(ctx);
-	bpf_map_update_elem(&nethttp_inflight, &k, v, BPF_ANY);
 	return 0;
 }
 
@@ -189,7 +185,7 @@ int nethttp_server_return(struct pt_regs *ctx)
 		bpf_map_delete_elem(&nethttp_inflight, &k);
 		return 0;
 	}
-	/* Everything after the header, fully written at entry (the scratch slot was cleared), so no stale bytes. */
+	/* Everything after the header, fully written at entry (inserted zeroed), so no stale bytes. */
 	_Static_assert(__builtin_offsetof(struct nethttp_event, start_ns) == sizeof(e->hdr), "start_ns follows hdr");
 	/* Typed (8-byte aligned) pointers so that clang copies in 8-byte words, not bytes. */
 	__builtin_memcpy(&e->start_ns, &v->ev.start_ns, sizeof(*e) - sizeof(e->hdr));
