@@ -14,7 +14,7 @@ deps:
 	@./.ci/mount-bpffs
 
 build: deps
-	$(MVN) -DskipTests -Dmaven.test.skip=true package
+	$(MVN) -DskipTests package
 
 demo: build
 	$(DIST)/bin/goscope demo
