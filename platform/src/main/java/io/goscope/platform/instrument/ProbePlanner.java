@@ -8,6 +8,7 @@ import io.goscope.api.ProbeSetDescriptor;
 import io.goscope.platform.gobinary.FieldResolver;
 import io.goscope.platform.gobinary.GoBinary;
 import io.goscope.platform.gobinary.GoFunction;
+import io.goscope.platform.gobinary.GoVersion;
 import io.goscope.platform.gobinary.OffsetTable;
 import io.goscope.platform.gobinary.ResolvedField;
 import io.goscope.platform.gobinary.ReturnSites;
@@ -49,8 +50,11 @@ public final class ProbePlanner {
 
     List<FunctionPlan> functions = new ArrayList<>();
     String failure = null;
+    String abiProblem = abiProblem(binary);
     for (FunctionProbe probe : descriptor.probes()) {
-      FunctionPlan plan = planFunction(binary, probe, byConstant);
+      FunctionPlan plan = abiProblem != null
+          ? FunctionPlan.skipped(probe, abiProblem, 0, -1, List.of())
+          : planFunction(binary, probe, byConstant);
       functions.add(plan);
       if (!plan.willAttach()) {
         String msg = "probe set " + descriptor.id() + " probe " + probe.symbol() + " " + plan.verdict();
@@ -74,6 +78,20 @@ public final class ProbePlanner {
           functions.stream().map(f -> f.probe().symbol() + " " + f.verdict()).toList());
     }
     return new ProbePlan(descriptor.id(), fields, functions, failure);
+  }
+
+  /**
+   * Probes read arguments from registers (Go's internal register ABI, Go 1.17+ on amd64, 1.18+ on arm64); older
+   * binaries pass them on the stack, where the programs would read garbage.
+   */
+  private static String abiProblem(GoBinary binary) {
+    GoVersion v = binary.goVersion();
+    boolean arm64 = binary.elf().machine() == 183;
+    if (!v.atLeast(1, arm64 ? 18 : 17)) {
+      return "built with " + v + ", which passes arguments on the stack; probes need the register ABI (Go "
+          + (arm64 ? "1.18" : "1.17") + "+)";
+    }
+    return null;
   }
 
   private FunctionPlan planFunction(
