@@ -43,7 +43,6 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -54,8 +53,13 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -99,8 +103,8 @@ public final class Agent implements AutoCloseable {
   @Nullable private ProcessEvents processEvents;
   private ScheduledExecutorService discovery;
   private ScheduledExecutorService drain;
-  private final java.util.concurrent.ThreadPoolExecutor detacher = new java.util.concurrent.ThreadPoolExecutor(
-      DETACH_THREADS, DETACH_THREADS, 30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+  private final ThreadPoolExecutor detacher = new ThreadPoolExecutor(
+      DETACH_THREADS, DETACH_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
       daemon("goscope-detach"));
   /** Threads that close uprobe links; each close waits for a kernel grace period, so they run side by side. */
   private static final int DETACH_THREADS = 4;
@@ -110,17 +114,18 @@ public final class Agent implements AutoCloseable {
   private final Map<Integer, Long> execTimes = new ConcurrentHashMap<>();
   private static final int MAX_PENDING_EXECS = 4096;
   @Nullable private Clocks clocks;
-  /** Processes already decided against (pid → start time), so each is logged once, not every poll. */
+  /** Processes decided against, per pid, so each decision is logged once, not every poll or reconcile. */
   private final Map<Integer, Decision> declined = new ConcurrentHashMap<>();
   /** Detaches in progress, so a re-attach of the same pid waits for its old links to go. */
-  private final Map<Integer, java.util.concurrent.Future<?>> detaching = new ConcurrentHashMap<>();
+  private final Map<Integer, Future<?>> detaching = new ConcurrentHashMap<>();
   /** Apps seen before, by service identity: a new pid of one counts as a re-attach (restart, rolling update). */
   private final Set<String> seenApps = ConcurrentHashMap.newKeySet();
+  private static final int MAX_SEEN_APPS = 65536;
   private final AtomicLong reattachments = new AtomicLong();
   private final AtomicLong attachFailures = new AtomicLong();
   /** Attaches running now; detaches step aside while it is non-zero. */
-  private final java.util.concurrent.atomic.AtomicInteger attachesInProgress =
-      new java.util.concurrent.atomic.AtomicInteger();
+  private final AtomicInteger attachesInProgress =
+      new AtomicInteger();
   private volatile boolean closed;
 
   private record Traced(ProcessSnapshot snapshot, Instrumentation instrumentation, String app, String goVersion,
@@ -542,6 +547,9 @@ public final class Agent implements AutoCloseable {
     attachesInProgress.decrementAndGet();
     String app = resource.getAttribute(ResourceFactory.SERVICE_NAME) + "|"
         + metadata.map(WorkloadMetadata::namespace).orElse("");
+    if (seenApps.size() > MAX_SEEN_APPS) {
+      seenApps.clear(); // bounded; only the re-attach counter loses precision
+    }
     boolean again = !seenApps.add(app);
     if (again) {
       reattachments.incrementAndGet();
@@ -564,7 +572,7 @@ public final class Agent implements AutoCloseable {
 
   /** Waits (bounded) for a pending detach of the same pid: old and new links must not overlap on one process. */
   private void awaitDetach(int pid) {
-    java.util.concurrent.Future<?> f = detaching.get(pid);
+    Future<?> f = detaching.get(pid);
     if (f != null) {
       try {
         f.get(10, TimeUnit.SECONDS);
@@ -595,7 +603,7 @@ public final class Agent implements AutoCloseable {
       fire(new AgentEvent(AgentEvent.Kind.DETACHED, pid, t.snapshot().info().executableName(), 0));
     };
     try {
-      java.util.concurrent.Future<?> f = detacher.submit(close);
+      Future<?> f = detacher.submit(close);
       detaching.put(pid, f);
       if (f.isDone()) {
         detaching.remove(pid, f);
@@ -736,7 +744,7 @@ public final class Agent implements AutoCloseable {
     }
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return r -> {
       Thread t = new Thread(r, name);
       t.setDaemon(true);
