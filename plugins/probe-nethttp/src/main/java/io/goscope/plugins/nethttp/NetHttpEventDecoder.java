@@ -46,7 +46,8 @@ import java.util.Set;
 
 /**
  * Decodes {@code struct nethttp_event} records (layout in {@link NetHttpEventLayout}) into SERVER spans following the
- * OpenTelemetry HTTP semantic conventions. Stateless and thread-safe.
+ * OpenTelemetry HTTP semantic conventions, and records every request (sampled or not) into the
+ * {@link NetHttpMetrics#SERVER_DURATION} histogram. Stateless and thread-safe.
  *
  * <ul>
  *   <li>Name: the request method, or {@code HTTP} for a method outside the known set (then
@@ -99,7 +100,11 @@ public final class NetHttpEventDecoder implements RecordDecoder {
               + SIZE);
     }
     ByteBuffer r = record.slice(record.position(), SIZE).order(ByteOrder.LITTLE_ENDIAN);
-    sink.span(toSpan(r));
+    ProbeSpan span = toSpan(r);
+    sink.span(span);
+    double seconds = (span.endKtimeNanos() - span.startKtimeNanos()) / 1e9;
+    sink.histogram(NetHttpMetrics.SERVER_DURATION, seconds,
+        NetHttpMetrics.serverDurationAttributes(span.attributes()));
   }
 
   private static ProbeSpan toSpan(ByteBuffer r) {
