@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.goscope.api.GoscopeException;
 import io.goscope.api.TelemetryExporter;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
+import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -17,11 +18,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Chooses span exporters by the names in {@code otel.traces.exporter} ({@code OTEL_TRACES_EXPORTER}; a comma list,
- * default {@code otlp}; {@code none} alone disables export) among the {@link TelemetryExporter} extensions the
- * plugins provide, like the SDK's autoconfigure does for {@code ConfigurableSpanExporterProvider}s.
+ * default {@code otlp}; {@code none} alone disables export) and metric exporters by the names in
+ * {@code otel.metrics.exporter} ({@code OTEL_METRICS_EXPORTER}, same rules) among the {@link TelemetryExporter}
+ * extensions the plugins provide, like the SDK's autoconfigure does for {@code ConfigurableSpanExporterProvider}s
+ * and {@code ConfigurableMetricExporterProvider}s.
  */
 public final class ExporterRegistry {
   public static final String TRACES_EXPORTER_PROPERTY = "otel.traces.exporter";
+  public static final String METRICS_EXPORTER_PROPERTY = "otel.metrics.exporter";
   public static final String DEFAULT_EXPORTER = "otlp";
   public static final String NONE = "none";
 
@@ -49,8 +53,12 @@ public final class ExporterRegistry {
 
   /** The exporter names configured in {@code otel.traces.exporter}, default {@code [otlp]}. */
   public static List<String> configuredNames(ConfigProperties config) {
+    return configuredNames(config, TRACES_EXPORTER_PROPERTY);
+  }
+
+  private static List<String> configuredNames(ConfigProperties config, String property) {
     requireNonNull(config, "config");
-    List<String> names = config.getList(TRACES_EXPORTER_PROPERTY, List.of(DEFAULT_EXPORTER));
+    List<String> names = config.getList(property, List.of(DEFAULT_EXPORTER));
     Set<String> unique = new LinkedHashSet<>();
     for (String n : names) {
       if (!n.isBlank()) {
@@ -67,21 +75,7 @@ public final class ExporterRegistry {
    *     other names, or when an exporter fails to initialise
    */
   public List<SpanExporter> create(ConfigProperties config) {
-    List<String> names = configuredNames(config);
-    if (names.contains(NONE)) {
-      if (names.size() > 1) {
-        throw new GoscopeException("configure span exporters " + TRACES_EXPORTER_PROPERTY + "=" + names
-            + ": '" + NONE + "' cannot be combined with other exporters");
-      }
-      return List.of();
-    }
-    for (String name : names) {
-      if (!byName.containsKey(name)) {
-        throw new GoscopeException("configure span exporters " + TRACES_EXPORTER_PROPERTY + "=" + names
-            + ": unknown exporter '" + name + "'; available: " + String.join(", ", byName.keySet())
-            + (byName.isEmpty() ? "(none: are the exporter plugins installed?)" : "") + ", " + NONE);
-      }
-    }
+    List<String> names = validNames(config, TRACES_EXPORTER_PROPERTY, "span");
     List<SpanExporter> exporters = new ArrayList<>(names.size());
     for (String name : names) {
       try {
@@ -94,5 +88,52 @@ public final class ExporterRegistry {
       }
     }
     return List.copyOf(exporters);
+  }
+
+  /**
+   * Creates the metric exporters configured in {@code otel.metrics.exporter}, in configuration order; empty for
+   * {@code none}. A configured exporter without metric support ({@link TelemetryExporter#createMetricExporter}
+   * returns null) is skipped with a warning.
+   *
+   * @throws GoscopeException as {@link #create(ConfigProperties)} does
+   */
+  public List<MetricExporter> createMetricExporters(ConfigProperties config) {
+    List<String> names = validNames(config, METRICS_EXPORTER_PROPERTY, "metric");
+    List<MetricExporter> exporters = new ArrayList<>(names.size());
+    for (String name : names) {
+      try {
+        MetricExporter exporter = byName.get(name).createMetricExporter(config);
+        if (exporter == null) {
+          log.warn("exporter has no metric support, ignored name={} property={}", name, METRICS_EXPORTER_PROPERTY);
+          continue;
+        }
+        exporters.add(exporter);
+        log.info("metric exporter configured name={} exporter={}", name, exporter);
+      } catch (RuntimeException e) {
+        exporters.forEach(MetricExporter::shutdown);
+        throw new GoscopeException("create metric exporter '" + name + "': " + e.getMessage(), e);
+      }
+    }
+    return List.copyOf(exporters);
+  }
+
+  /** The configured names, checked: empty for {@code none}; every other name must be known. */
+  private List<String> validNames(ConfigProperties config, String property, String signal) {
+    List<String> names = configuredNames(config, property);
+    if (names.contains(NONE)) {
+      if (names.size() > 1) {
+        throw new GoscopeException("configure " + signal + " exporters " + property + "=" + names
+            + ": '" + NONE + "' cannot be combined with other exporters");
+      }
+      return List.of();
+    }
+    for (String name : names) {
+      if (!byName.containsKey(name)) {
+        throw new GoscopeException("configure " + signal + " exporters " + property + "=" + names
+            + ": unknown exporter '" + name + "'; available: " + String.join(", ", byName.keySet())
+            + (byName.isEmpty() ? "(none: are the exporter plugins installed?)" : "") + ", " + NONE);
+      }
+    }
+    return names;
   }
 }

@@ -2,8 +2,10 @@ package io.goscope.platform.instrument;
 
 import static java.util.Objects.requireNonNull;
 
+import io.goscope.api.HistogramInstrument;
 import io.goscope.api.ProbeSpan;
 import io.goscope.api.TelemetrySink;
+import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.TraceId;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
@@ -11,6 +13,7 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Keeps a ratio of traces, decided by the trace id the way the SDK's {@code TraceIdRatioBased} sampler does (the
  * low 8 bytes against {@code ratio * Long.MAX_VALUE}), so every span of a kept trace is kept, on every node.
+ * Metrics are not sampled: histogram measurements always pass, so metrics count every request.
  */
 public final class SampledSink implements TelemetrySink {
   private final TelemetrySink delegate;
@@ -41,6 +44,11 @@ public final class SampledSink implements TelemetrySink {
     } else {
       sampledOut.increment();
     }
+  }
+
+  @Override
+  public void histogram(HistogramInstrument instrument, double value, Attributes attributes) {
+    delegate.histogram(instrument, value, attributes);
   }
 
   public long sampledOut() {

@@ -9,6 +9,7 @@ import io.goscope.api.GoscopeException;
 import io.goscope.api.TelemetryExporter;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
+import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.util.List;
 import java.util.Map;
@@ -63,5 +64,39 @@ class ExporterRegistryTest {
     GoscopeException e = assertThrows(GoscopeException.class, () -> registry.create(config("otlp,zipkin")));
     assertTrue(e.getMessage().contains("unknown exporter 'zipkin'"), e.getMessage());
     assertTrue(e.getMessage().contains("available: console, otlp"), e.getMessage());
+  }
+
+  private static ConfigProperties metricsConfig(String exporters) {
+    return DefaultConfigProperties.createFromMap(
+        exporters == null ? Map.of() : Map.of("otel.metrics.exporter", exporters));
+  }
+
+  @Test
+  void metricExportersByOtelMetricsExporter() {
+    MetricExporter metrics = new RecordingMetricExporter();
+    ExporterRegistry withMetrics = new ExporterRegistry(List.of(new TelemetryExporter() {
+      @Override
+      public String name() {
+        return "otlp";
+      }
+
+      @Override
+      public SpanExporter createSpanExporter(ConfigProperties config) {
+        return otlpExporter;
+      }
+
+      @Override
+      public MetricExporter createMetricExporter(ConfigProperties config) {
+        return metrics;
+      }
+    }, named("console", consoleExporter)));
+    assertEquals(List.of(metrics), withMetrics.createMetricExporters(metricsConfig(null)), "default otlp");
+    assertEquals(List.of(), withMetrics.createMetricExporters(metricsConfig("none")));
+    assertEquals(List.of(), withMetrics.createMetricExporters(metricsConfig("console")),
+        "an exporter without metric support is skipped");
+    GoscopeException e = assertThrows(GoscopeException.class,
+        () -> withMetrics.createMetricExporters(metricsConfig("prometheus")));
+    assertTrue(e.getMessage().contains("otel.metrics.exporter"), e.getMessage());
+    assertThrows(GoscopeException.class, () -> withMetrics.createMetricExporters(metricsConfig("none,otlp")));
   }
 }
