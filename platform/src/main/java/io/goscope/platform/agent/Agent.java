@@ -15,6 +15,7 @@ import io.goscope.platform.discovery.ProcFsException;
 import io.goscope.platform.discovery.ProcessScanner;
 import io.goscope.platform.discovery.ProcessSnapshot;
 import io.goscope.platform.export.ExporterRegistry;
+import io.goscope.platform.export.MetricPipeline;
 import io.goscope.platform.export.ResourceFactory;
 import io.goscope.platform.export.TelemetryPipeline;
 import io.goscope.platform.gobinary.FieldResolver;
@@ -72,7 +73,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: {@code goscope-discovery} (poll /proc, reconcile, attach/detach, one process at a time so a slow or
  * failing process never blocks the others for long), {@code goscope-ringbuf} (drain every 10 ms, decode, hand to the
- * export queue; never blocks), and the export worker of the {@link TelemetryPipeline}.
+ * export queue; never blocks), the export worker of the {@link TelemetryPipeline} and the periodic collector of the
+ * {@link MetricPipeline}.
  */
 public final class Agent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -89,6 +91,7 @@ public final class Agent implements AutoCloseable {
   private RingBufferReader reader;
   private RecordDispatcher dispatcher;
   private TelemetryPipeline pipeline;
+  private MetricPipeline metrics;
   @Nullable private OffsetBundleDirectory offsetBundles;
   private List<?> lastBundleTables = List.of();
   private BinaryAnalyzer analyzer;
@@ -163,10 +166,12 @@ public final class Agent implements AutoCloseable {
         Set.copyOf(config.pluginsDisabled()));
     runtimes = loadProbeSets(plugins.probeSets());
 
-    List<SpanExporter> exporters = new ArrayList<>(
-        new ExporterRegistry(plugins.exporters()).create(config.properties()));
+    ExporterRegistry registry = new ExporterRegistry(plugins.exporters());
+    List<SpanExporter> exporters = new ArrayList<>(registry.create(config.properties()));
     exporters.addAll(extraExporters);
     pipeline = TelemetryPipeline.builder().exporters(exporters).build();
+    metrics = MetricPipeline.builder().config(config.properties())
+        .exporters(registry.createMetricExporters(config.properties())).build();
     resources = ResourceFactory.create(config.properties(), VERSION);
 
     ringBuffer = BpfMap.createRingBuffer("goscope_events", config.ringBufferBytes());
@@ -347,6 +352,7 @@ public final class Agent implements AutoCloseable {
           // e.g. the kubelet published the container id after the attach: no re-attach needed, only new labels.
           dispatcher.register(e.getKey(), sinkFor(resource, selection.get()));
           traced.put(e.getKey(), new Traced(t.snapshot(), t.instrumentation(), t.app(), t.goVersion(), resource));
+          metrics.retire(t.resource()); // its series are exported once more, then freed
           log.info("process resource updated pid={} service={}", e.getKey(),
               resource.getAttribute(ResourceFactory.SERVICE_NAME));
         }
@@ -482,7 +488,8 @@ public final class Agent implements AutoCloseable {
   }
 
   private io.goscope.api.TelemetrySink sinkFor(Resource resource, Selection selection) {
-    return SampledSink.wrap(pipeline.sinkFor(resource), selection.options().sampling());
+    // Sampling applies to spans only: the sampled wrapper passes every histogram measurement on.
+    return SampledSink.wrap(metrics.sinkFor(resource, pipeline.sinkFor(resource)), selection.options().sampling());
   }
 
   private void instrument(ProcessSnapshot s, Optional<WorkloadMetadata> metadata, Selection selection) {
@@ -536,6 +543,7 @@ public final class Agent implements AutoCloseable {
     } catch (RuntimeException e) {
       attachesInProgress.decrementAndGet();
       dispatcher.unregister(pid);
+      metrics.retire(resource);
       if (procFs.isAlive(pid)) {
         attachFailures.incrementAndGet();
         decline(s, e.getMessage(), rule);
@@ -616,6 +624,10 @@ public final class Agent implements AutoCloseable {
       if (!traced.containsKey(pid)) {
         dispatcher.unregister(pid);
       }
+      Traced now = traced.get(pid);
+      if (now == null || !now.resource().equals(t.resource())) {
+        metrics.retire(t.resource()); // exported once more, then freed
+      }
     }, 2, TimeUnit.SECONDS);
   }
 
@@ -672,6 +684,10 @@ public final class Agent implements AutoCloseable {
     return pipeline;
   }
 
+  public MetricPipeline metrics() {
+    return metrics;
+  }
+
   /** Detaches everything, flushes telemetry and frees every kernel object. Idempotent. */
   @Override
   public synchronized void close() {
@@ -715,6 +731,9 @@ public final class Agent implements AutoCloseable {
     }
     if (pipeline != null) {
       pipeline.shutdown().join(5, TimeUnit.SECONDS);
+    }
+    if (metrics != null) {
+      metrics.shutdown().join(5, TimeUnit.SECONDS); // one final collection and export
     }
     if (offsetBundles != null) {
       offsetBundles.close();

@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code goscope demo}: starts the bundled Go HTTP server, traces it with the real agent (uprobes, ring buffer,
- * decoders, export pipeline), drives a few requests and prints the spans on the console.
+ * decoders, export pipelines), drives a few requests and prints the spans and the request-duration histograms on
+ * the console.
  */
 final class DemoCommand {
   private static final String SERVER = "goscope-demo-server";
@@ -43,6 +44,12 @@ final class DemoCommand {
     overrides.put("goscope.poll.interval", "200ms");
     if (System.getenv("OTEL_TRACES_EXPORTER") == null) {
       overrides.put("otel.traces.exporter", "console");
+    }
+    if (System.getenv("OTEL_METRICS_EXPORTER") == null) {
+      overrides.put("otel.metrics.exporter", "console");
+    }
+    if (System.getenv("OTEL_METRIC_EXPORT_INTERVAL") == null) {
+      overrides.put("otel.metric.export.interval", "1000"); // a histogram before the demo ends
     }
     AgentConfig config = AgentConfig.fromEnvironment(overrides);
     Path binary = config.goscopeHome().resolve("demo").resolve(SERVER);
@@ -79,7 +86,7 @@ final class DemoCommand {
         out.println("goscope demo: GET " + path + " -> " + r.statusCode());
       }
       Thread.sleep(1000);
-      out.println("goscope demo: spans above; stopping");
+      out.println("goscope demo: spans and histograms above; stopping");
       return 0;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

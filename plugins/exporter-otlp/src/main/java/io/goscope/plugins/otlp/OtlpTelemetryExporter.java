@@ -5,7 +5,9 @@ import static java.util.Objects.requireNonNull;
 import io.goscope.api.GoscopeException;
 import io.goscope.api.TelemetryExporter;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
+import io.opentelemetry.sdk.autoconfigure.spi.metrics.ConfigurableMetricExporterProvider;
 import io.opentelemetry.sdk.autoconfigure.spi.traces.ConfigurableSpanExporterProvider;
+import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,13 +15,15 @@ import java.util.ServiceLoader;
 import org.pf4j.Extension;
 
 /**
- * The {@code otlp} span exporter. Delegates to the OpenTelemetry SDK's own {@code otlp}
- * {@link ConfigurableSpanExporterProvider} (from {@code opentelemetry-exporter-otlp}, found with
- * {@link ServiceLoader} in the class loader that holds the SDK), so every standard variable works exactly as in an
- * SDK-instrumented application: {@code OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT}, {@code _PROTOCOL}, {@code _HEADERS}, {@code _TIMEOUT}, {@code _COMPRESSION},
+ * The {@code otlp} span and metric exporter. Delegates to the OpenTelemetry SDK's own {@code otlp}
+ * {@link ConfigurableSpanExporterProvider} and {@link ConfigurableMetricExporterProvider} (from
+ * {@code opentelemetry-exporter-otlp}, found with {@link ServiceLoader} in the class loader that holds the SDK), so
+ * every standard variable works exactly as in an SDK-instrumented application:
+ * {@code OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]ENDPOINT}, {@code _PROTOCOL}, {@code _HEADERS}, {@code _TIMEOUT}, {@code _COMPRESSION},
  * {@code _CERTIFICATE}, client keys. Retries with exponential backoff on 429/502/503/504 and connection failures
  * are the SDK's default (bounded by {@code _TIMEOUT}); {@code otel.java.exporter.otlp.retry.disabled=true} turns them
- * off.
+ * off. {@code OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE} defaults to {@code cumulative}, which is what the
+ * host aggregates.
  *
  * <p>One deliberate difference from the Java SDK: the default protocol is the specification's {@code http/protobuf}
  * (port 4318), as in OpenTelemetry Go and most other SDKs, not Java's historical {@code grpc}; set
@@ -49,6 +53,22 @@ public final class OtlpTelemetryExporter implements TelemetryExporter {
       }
     }
     throw new GoscopeException("create otlp span exporter: no ConfigurableSpanExporterProvider named '" + NAME
+        + "' on the host class path (is opentelemetry-exporter-otlp missing?); found " + seen);
+  }
+
+  @Override
+  public MetricExporter createMetricExporter(ConfigProperties config) {
+    requireNonNull(config, "config");
+    ClassLoader sdkLoader = ConfigurableMetricExporterProvider.class.getClassLoader();
+    List<String> seen = new ArrayList<>();
+    for (ConfigurableMetricExporterProvider provider
+        : ServiceLoader.load(ConfigurableMetricExporterProvider.class, sdkLoader)) {
+      seen.add(provider.getName());
+      if (NAME.equals(provider.getName())) {
+        return provider.createExporter(SpecDefaultProtocol.wrap(config, SpecDefaultProtocol.METRICS_PROTOCOL));
+      }
+    }
+    throw new GoscopeException("create otlp metric exporter: no ConfigurableMetricExporterProvider named '" + NAME
         + "' on the host class path (is opentelemetry-exporter-otlp missing?); found " + seen);
   }
 }

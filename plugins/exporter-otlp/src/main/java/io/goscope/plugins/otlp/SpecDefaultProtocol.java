@@ -8,13 +8,14 @@ import java.util.Map;
 
 /**
  * The agent's configuration with the specification's default OTLP protocol, {@code http/protobuf}, instead of the
- * Java SDK's historical {@code grpc}: when neither {@code otel.exporter.otlp.traces.protocol} nor
- * {@code otel.exporter.otlp.protocol} is set, the latter reads as {@code http/protobuf}. Everything else is passed
- * through unchanged.
+ * Java SDK's historical {@code grpc}: when neither the signal's key ({@code otel.exporter.otlp.traces.protocol} or
+ * {@code otel.exporter.otlp.metrics.protocol}) nor {@code otel.exporter.otlp.protocol} is set, the latter reads as
+ * {@code http/protobuf}. Everything else is passed through unchanged.
  */
 final class SpecDefaultProtocol implements ConfigProperties {
   static final String PROTOCOL = "otel.exporter.otlp.protocol";
   static final String TRACES_PROTOCOL = "otel.exporter.otlp.traces.protocol";
+  static final String METRICS_PROTOCOL = "otel.exporter.otlp.metrics.protocol";
   static final String DEFAULT_PROTOCOL = "http/protobuf";
 
   private final ConfigProperties delegate;
@@ -24,7 +25,12 @@ final class SpecDefaultProtocol implements ConfigProperties {
   }
 
   static ConfigProperties wrap(ConfigProperties config) {
-    if (config.getString(PROTOCOL) != null || config.getString(TRACES_PROTOCOL) != null) {
+    return wrap(config, TRACES_PROTOCOL);
+  }
+
+  /** @param signalProtocol the signal's own protocol key, e.g. {@link #METRICS_PROTOCOL} */
+  static ConfigProperties wrap(ConfigProperties config, String signalProtocol) {
+    if (config.getString(PROTOCOL) != null || config.getString(signalProtocol) != null) {
       return config;
     }
     return new SpecDefaultProtocol(config);
