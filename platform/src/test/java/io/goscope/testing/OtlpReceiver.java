@@ -5,10 +5,16 @@ import static java.util.Objects.requireNonNull;
 import com.google.protobuf.ByteString;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.metrics.v1.HistogramDataPoint;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
@@ -29,12 +35,14 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import java.util.zip.GZIPInputStream;
 
 /**
- * A minimal OTLP/HTTP trace receiver for tests: accepts {@code POST /v1/traces} with a protobuf body (gzip-aware),
- * decodes it with {@code io.opentelemetry.proto} and keeps every span with its resource attributes. Can simulate a
- * backend outage by answering 503 to the next requests.
+ * A minimal OTLP/HTTP receiver for tests: accepts {@code POST /v1/traces} and {@code POST /v1/metrics} with a
+ * protobuf body (gzip-aware), decodes them with {@code io.opentelemetry.proto} and keeps every span and every
+ * histogram data point with its resource attributes. Can simulate a backend outage by answering 503 to the next
+ * requests (of either signal).
  *
  * <pre>{@code
  * try (OtlpReceiver receiver = OtlpReceiver.start()) {
@@ -49,6 +57,7 @@ public final class OtlpReceiver implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
   private final List<ReceivedSpan> spans = new ArrayList<>();
+  private final List<ReceivedHistogramPoint> histogramPoints = new ArrayList<>();
   private final AtomicInteger requests = new AtomicInteger();
   private final AtomicInteger rejected = new AtomicInteger();
   private final AtomicInteger failNext = new AtomicInteger();
@@ -70,6 +79,7 @@ public final class OtlpReceiver implements AutoCloseable {
     });
     OtlpReceiver receiver = new OtlpReceiver(server, executor);
     server.createContext("/v1/traces", receiver::handle);
+    server.createContext("/v1/metrics", receiver::handleMetrics);
     server.setExecutor(executor);
     server.start();
     return receiver;
@@ -141,6 +151,50 @@ public final class OtlpReceiver implements AutoCloseable {
     }
   }
 
+  /** A snapshot of the histogram points received so far, in arrival order (every export of every series). */
+  public List<ReceivedHistogramPoint> histogramPoints() {
+    synchronized (histogramPoints) {
+      return List.copyOf(histogramPoints);
+    }
+  }
+
+  /**
+   * Waits until the histogram points received so far satisfy {@code condition}.
+   *
+   * @throws AssertionError with the points received so far when the timeout passes first
+   */
+  public List<ReceivedHistogramPoint> awaitHistogramPoints(Predicate<List<ReceivedHistogramPoint>> condition,
+      Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (histogramPoints) {
+      while (!condition.test(List.copyOf(histogramPoints))) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError("histogram points did not reach the expected state within " + timeout
+              + " after " + requests.get() + " requests: " + histogramPoints);
+        }
+        histogramPoints.wait(Math.max(1, left / 1_000_000));
+      }
+      return List.copyOf(histogramPoints);
+    }
+  }
+
+  /**
+   * The latest point of every cumulative series (metric name, resource attributes, point attributes), i.e. the
+   * current totals; null-free.
+   */
+  public static Map<List<Object>, ReceivedHistogramPoint> latestPerSeries(List<ReceivedHistogramPoint> points) {
+    Map<List<Object>, ReceivedHistogramPoint> latest = new LinkedHashMap<>();
+    for (ReceivedHistogramPoint p : points) {
+      List<Object> key = List.of(p.name(), p.resourceAttributes(), p.attributes());
+      ReceivedHistogramPoint previous = latest.get(key);
+      if (previous == null || previous.epochNanos() <= p.epochNanos()) {
+        latest.put(key, p);
+      }
+    }
+    return latest;
+  }
+
   @Override
   public void close() {
     server.stop(0);
@@ -148,6 +202,14 @@ public final class OtlpReceiver implements AutoCloseable {
   }
 
   private void handle(HttpExchange exchange) throws IOException {
+    handle(exchange, false);
+  }
+
+  private void handleMetrics(HttpExchange exchange) throws IOException {
+    handle(exchange, true);
+  }
+
+  private void handle(HttpExchange exchange, boolean metrics) throws IOException {
     try (exchange) {
       requests.incrementAndGet();
       if (!"POST".equals(exchange.getRequestMethod())) {
@@ -163,21 +225,29 @@ public final class OtlpReceiver implements AutoCloseable {
         exchange.sendResponseHeaders(503, -1);
         return;
       }
-      ExportTraceServiceRequest request;
+      byte[] response;
       try {
-        request = ExportTraceServiceRequest.parseFrom(body);
+        if (metrics) {
+          List<ReceivedHistogramPoint> decoded = decode(ExportMetricsServiceRequest.parseFrom(body));
+          synchronized (histogramPoints) {
+            histogramPoints.addAll(decoded);
+            histogramPoints.notifyAll();
+          }
+          response = ExportMetricsServiceResponse.getDefaultInstance().toByteArray();
+        } else {
+          List<ReceivedSpan> decoded = decode(ExportTraceServiceRequest.parseFrom(body));
+          synchronized (spans) {
+            spans.addAll(decoded);
+            spans.notifyAll();
+          }
+          response = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
+        }
       } catch (IOException e) {
         byte[] msg = ("bad protobuf: " + e.getMessage()).getBytes(StandardCharsets.UTF_8);
         exchange.sendResponseHeaders(400, msg.length);
         exchange.getResponseBody().write(msg);
         return;
       }
-      List<ReceivedSpan> decoded = decode(request);
-      synchronized (spans) {
-        spans.addAll(decoded);
-        spans.notifyAll();
-      }
-      byte[] response = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
       exchange.getResponseHeaders().set("Content-Type", "application/x-protobuf");
       exchange.sendResponseHeaders(200, response.length == 0 ? -1 : response.length);
       if (response.length > 0) {
@@ -226,6 +296,29 @@ public final class OtlpReceiver implements AutoCloseable {
               hex(s.getTraceId()),
               hex(s.getSpanId()),
               hex(s.getParentSpanId())));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static List<ReceivedHistogramPoint> decode(ExportMetricsServiceRequest request) {
+    List<ReceivedHistogramPoint> out = new ArrayList<>();
+    for (ResourceMetrics rm : request.getResourceMetricsList()) {
+      Map<String, Object> resource = attributes(rm.getResource().getAttributesList());
+      for (ScopeMetrics sm : rm.getScopeMetricsList()) {
+        String scope = sm.getScope().getName();
+        for (Metric m : sm.getMetricsList()) {
+          if (!m.hasHistogram()) {
+            continue;
+          }
+          String temporality = m.getHistogram().getAggregationTemporality().name()
+              .replace("AGGREGATION_TEMPORALITY_", "");
+          for (HistogramDataPoint p : m.getHistogram().getDataPointsList()) {
+            out.add(new ReceivedHistogramPoint(m.getName(), m.getUnit(), scope, temporality, resource,
+                attributes(p.getAttributesList()), p.getStartTimeUnixNano(), p.getTimeUnixNano(), p.getCount(),
+                p.getSum(), List.copyOf(p.getExplicitBoundsList()), List.copyOf(p.getBucketCountsList())));
+          }
         }
       }
     }
@@ -291,6 +384,43 @@ public final class OtlpReceiver implements AutoCloseable {
       String parentSpanId) {
     public ReceivedSpan {
       requireNonNull(name, "name");
+    }
+  }
+
+  /**
+   * One received histogram data point.
+   *
+   * @param temporality {@code CUMULATIVE}, {@code DELTA} or {@code UNSPECIFIED}
+   * @param bucketCounts one more than {@code explicitBounds}
+   */
+  public record ReceivedHistogramPoint(
+      String name,
+      String unit,
+      String scope,
+      String temporality,
+      Map<String, Object> resourceAttributes,
+      Map<String, Object> attributes,
+      long startEpochNanos,
+      long epochNanos,
+      long count,
+      double sum,
+      List<Double> explicitBounds,
+      List<Long> bucketCounts) {
+    public ReceivedHistogramPoint {
+      requireNonNull(name, "name");
+    }
+
+    /** Measurements in buckets whose lower bound is at least {@code bound} (a bound must be one of the bounds). */
+    public long countAtLeast(double bound) {
+      int i = explicitBounds.indexOf(bound);
+      if (i < 0) {
+        throw new IllegalArgumentException(bound + " is not a bucket bound: " + explicitBounds);
+      }
+      long n = 0;
+      for (int b = i + 1; b < bucketCounts.size(); b++) {
+        n += bucketCounts.get(b);
+      }
+      return n;
     }
   }
 }

@@ -6,15 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.goscope.api.HistogramInstrument;
 import io.goscope.api.ProbeSpan;
 import io.goscope.api.ProcessInfo;
 import io.goscope.api.TelemetryExporter;
 import io.goscope.api.TelemetrySink;
 import io.goscope.platform.export.KernelClock;
+import io.goscope.platform.export.MetricPipeline;
 import io.goscope.platform.export.ResourceFactory;
 import io.goscope.platform.export.TelemetryPipeline;
 import io.goscope.platform.sys.Clocks;
 import io.goscope.testing.OtlpReceiver;
+import io.goscope.testing.OtlpReceiver.ReceivedHistogramPoint;
 import io.goscope.testing.OtlpReceiver.ReceivedSpan;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
@@ -22,6 +25,7 @@ import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
+import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.io.File;
@@ -132,6 +136,55 @@ class OtlpTelemetryExporterTest {
       assertTrue(pipeline.shutdown().join(10, TimeUnit.SECONDS).isSuccess());
       assertEquals(3, pipeline.exportedSpans());
       assertEquals(0, pipeline.failedSpans());
+    }
+  }
+
+  @Test
+  void histogramsRoundTripOverOtlpHttp() throws Exception {
+    HistogramInstrument duration = new HistogramInstrument("http.server.request.duration", "s",
+        "Duration of HTTP server requests.", List.of(0.005, 0.01, 0.025, 0.05), "io.goscope.nethttp");
+    Attributes ok = Attributes.of(AttributeKey.stringKey("http.request.method"), "GET",
+        AttributeKey.longKey("http.response.status_code"), 200L);
+    Attributes failed = Attributes.of(AttributeKey.stringKey("http.request.method"), "GET",
+        AttributeKey.longKey("http.response.status_code"), 500L, AttributeKey.stringKey("error.type"), "500");
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      // No protocol set: the spec default http/protobuf must be used for metrics too (the receiver speaks only it).
+      MetricExporter exporter = new OtlpTelemetryExporter().createMetricExporter(config(Map.of(
+          "otel.exporter.otlp.metrics.endpoint", receiver.endpoint() + "/v1/metrics",
+          "otel.exporter.otlp.compression", "gzip")));
+      MetricPipeline pipeline = MetricPipeline.builder().addExporter(exporter)
+          .exportInterval(Duration.ofMillis(100)).build();
+      TelemetrySink sink = pipeline.sinkFor(resource(), span -> { });
+      sink.histogram(duration, 0.003, ok);
+      sink.histogram(duration, 0.030, ok);
+      sink.histogram(duration, 2.0, failed);
+
+      List<ReceivedHistogramPoint> points = receiver.awaitHistogramPoints(p -> p.size() >= 2, Duration.ofSeconds(10));
+      sink.histogram(duration, 0.004, ok); // cumulative: the next export carries 3
+      receiver.awaitHistogramPoints(p -> p.stream().anyMatch(x -> x.count() == 3), Duration.ofSeconds(10));
+      assertTrue(pipeline.shutdown().join(10, TimeUnit.SECONDS).isSuccess());
+      Map<List<Object>, ReceivedHistogramPoint> latest = OtlpReceiver.latestPerSeries(receiver.histogramPoints());
+      assertEquals(2, latest.size(), "two series: " + latest.keySet());
+      ReceivedHistogramPoint okPoint = latest.values().stream()
+          .filter(p -> Long.valueOf(200).equals(p.attributes().get("http.response.status_code"))).findFirst().get();
+      assertEquals("http.server.request.duration", okPoint.name());
+      assertEquals("s", okPoint.unit());
+      assertEquals("io.goscope.nethttp", okPoint.scope());
+      assertEquals("CUMULATIVE", okPoint.temporality());
+      assertEquals(List.of(0.005, 0.01, 0.025, 0.05), okPoint.explicitBounds());
+      assertEquals(List.of(2L, 0L, 0L, 1L, 0L), okPoint.bucketCounts());
+      assertEquals(3, okPoint.count());
+      assertEquals(0.037, okPoint.sum(), 1e-12);
+      assertEquals(1, okPoint.countAtLeast(0.025));
+      assertTrue(okPoint.startEpochNanos() > 0 && okPoint.startEpochNanos() < okPoint.epochNanos());
+      assertEquals("payments", okPoint.resourceAttributes().get("service.name"));
+      assertEquals(4242L, okPoint.resourceAttributes().get("process.pid"));
+      assertEquals("shop", okPoint.resourceAttributes().get("k8s.namespace.name"));
+      ReceivedHistogramPoint failedPoint = latest.values().stream()
+          .filter(p -> "500".equals(p.attributes().get("error.type"))).findFirst().get();
+      assertEquals(List.of(0L, 0L, 0L, 0L, 1L), failedPoint.bucketCounts());
+      assertEquals(List.of("gzip"), receiver.lastHeaders().get("content-encoding"));
+      assertEquals(0, pipeline.failedExports());
     }
   }
 
