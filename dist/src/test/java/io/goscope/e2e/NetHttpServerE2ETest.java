@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.goscope.testing.BpfAssumptions;
 import io.goscope.testing.GoBuilder;
 import io.goscope.testing.OtlpReceiver;
+import io.goscope.testing.OtlpReceiver.ReceivedHistogramPoint;
 import io.goscope.testing.OtlpReceiver.ReceivedSpan;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The first vertical slice, as users run it: a Go net/http server built here, {@code bin/goscope agent} from the
- * distribution selecting it by GO_APPS, real uprobes, OTLP http/protobuf to a receiver in this test.
+ * distribution selecting it by GO_APPS, real uprobes, OTLP http/protobuf to a receiver in this test: one span per
+ * request, and the {@code http.server.request.duration} histogram counting every request.
  */
 class NetHttpServerE2ETest {
   private static final int CLIENTS = 8;
@@ -72,7 +74,8 @@ class NetHttpServerE2ETest {
             "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint(),
             "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
             "OTEL_TRACES_EXPORTER", "otlp",
-            "OTEL_METRICS_EXPORTER", "none",
+            "OTEL_METRICS_EXPORTER", "otlp",
+            "OTEL_METRIC_EXPORT_INTERVAL", "1000",
             "OTEL_LOGS_EXPORTER", "none"))) {
       long pid = server.launcherPid();
       agent.awaitLine(l -> l.contains("process instrumented pid=" + pid + " "), Duration.ofSeconds(30));
@@ -81,6 +84,7 @@ class NetHttpServerE2ETest {
       String[] routes = {"hello", "missing", "fail", "slow"};
       int[] expected = {200, 404, 500, 200};
       Map<String, Integer> expectedStatus = new HashMap<>();
+      Map<Long, Long> expectedPerStatus = new HashMap<>();
       ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
       List<Future<?>> futures = new ArrayList<>();
       for (int c = 0; c < CLIENTS; c++) {
@@ -88,6 +92,7 @@ class NetHttpServerE2ETest {
         for (int i = 0; i < REQUESTS_PER_CLIENT; i++) {
           int r = (client + i) % routes.length;
           expectedStatus.put("/" + routes[r] + "/c" + client + "-" + i, expected[r]);
+          expectedPerStatus.merge((long) expected[r], 1L, Long::sum);
         }
         futures.add(pool.submit(() -> {
           for (int i = 0; i < REQUESTS_PER_CLIENT; i++) {
@@ -137,6 +142,7 @@ class NetHttpServerE2ETest {
         assertEquals(exe, s.resourceAttributes().get("process.executable.name"), where);
         assertTrue(String.valueOf(s.resourceAttributes().get("process.runtime.version")).startsWith("go1."), where);
       }
+      assertHistogram(receiver, exe, pid, expectedPerStatus);
       assertTrue(server.isAlive(), "traced process still alive");
       assertEquals(200, server.get("/hello/after"), "traced process still serves");
 
@@ -144,6 +150,49 @@ class NetHttpServerE2ETest {
       assertTrue(server.isAlive(), "traced process survives the agent's exit");
       assertEquals(200, server.get("/hello/after-agent"), "and still serves");
     }
+  }
+
+  /**
+   * The latest cumulative point of each series must count exactly the requests of its (method, status) combination;
+   * /slow requests (20 ms sleep, status 200 like /hello) must land in buckets above 0.01 s.
+   */
+  private static void assertHistogram(OtlpReceiver receiver, String exe, long pid, Map<Long, Long> expectedPerStatus)
+      throws InterruptedException {
+    long total = expectedPerStatus.values().stream().mapToLong(Long::longValue).sum();
+    List<ReceivedHistogramPoint> points = receiver.awaitHistogramPoints(
+        all -> OtlpReceiver.latestPerSeries(durations(all)).values().stream()
+            .mapToLong(ReceivedHistogramPoint::count).sum() >= total,
+        Duration.ofSeconds(15));
+    Map<List<Object>, ReceivedHistogramPoint> latest = OtlpReceiver.latestPerSeries(durations(points));
+    Map<Long, Long> countPerStatus = new HashMap<>();
+    for (ReceivedHistogramPoint p : latest.values()) {
+      String where = p.toString();
+      assertEquals("CUMULATIVE", p.temporality(), where);
+      assertEquals("s", p.unit(), where);
+      assertEquals("io.goscope.nethttp", p.scope(), where);
+      assertEquals(List.of(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0),
+          p.explicitBounds(), where);
+      assertEquals(exe, p.resourceAttributes().get("service.name"), where);
+      assertEquals(pid, p.resourceAttributes().get("process.pid"), where);
+      assertEquals("GET", p.attributes().get("http.request.method"), where);
+      assertEquals("http", p.attributes().get("url.scheme"), where);
+      assertEquals("1.1", p.attributes().get("network.protocol.version"), where);
+      assertEquals(null, p.attributes().get("url.path"), "no high-cardinality attributes: " + where);
+      long status = (Long) p.attributes().get("http.response.status_code");
+      assertEquals(status >= 500 ? String.valueOf(status) : null, p.attributes().get("error.type"), where);
+      countPerStatus.merge(status, p.count(), Long::sum);
+    }
+    assertEquals(expectedPerStatus, countPerStatus, "histogram count per (GET, status) = requests");
+    // 200 is /hello (fast) and /slow (>= 20 ms): at least the /slow requests are above 0.01 s; sum agrees.
+    ReceivedHistogramPoint ok = latest.values().stream()
+        .filter(p -> Long.valueOf(200).equals(p.attributes().get("http.response.status_code"))).findFirst().get();
+    long slow = expectedPerStatus.get(200L) / 2; // routes alternate hello, missing, fail, slow: half the 200s
+    assertTrue(ok.countAtLeast(0.01) >= slow, "slow requests in buckets >= 0.02 s: " + ok);
+    assertTrue(ok.sum() >= slow * 0.02, "sum covers the slow requests: " + ok);
+  }
+
+  private static List<ReceivedHistogramPoint> durations(List<ReceivedHistogramPoint> points) {
+    return points.stream().filter(p -> p.name().equals("http.server.request.duration")).toList();
   }
 
   static boolean exists(Path p) {
