@@ -23,6 +23,7 @@ test: deps
 	GOSCOPE_ESBUILD=$$(./.ci/fetch-test-binaries) $(MVN) verify
 
 bench: build
+	@./.ci/install-deps wrk
 	./dist/bench/run-all.sh
 
 clean:

@@ -71,10 +71,13 @@ import org.slf4j.LoggerFactory;
  * The node agent: discovers processes, selects Go apps by rules, instruments each selected process in isolation,
  * drains the one shared ring buffer on a timer and exports telemetry.
  *
- * <p>Threads: {@code goscope-discovery} (poll /proc, reconcile, attach/detach, one process at a time so a slow or
- * failing process never blocks the others for long), {@code goscope-ringbuf} (drain every 10 ms, decode, hand to the
- * export queue; never blocks), the export worker of the {@link TelemetryPipeline} and the periodic collector of the
- * {@link MetricPipeline}.
+ * <p>Processes come from discovery sources: the built-in {@code proc} source ({@link ProcDiscoverySource}: exec/exit
+ * tracepoints plus a /proc poll), {@code kubernetes} for pod metadata, and any plugin's.
+ *
+ * <p>Threads: {@code goscope-discovery} (decisions, reconcile and attaches, one process at a time, so the state
+ * needs no locks), {@code goscope-proc-poll}, {@code goscope-detach} (uprobe removal, which waits for kernel grace
+ * periods), {@code goscope-ringbuf} (drain every 10 ms, decode, hand to the export queue; never blocks), the
+ * export worker of the {@link TelemetryPipeline} and the periodic collector of the {@link MetricPipeline}.
  */
 public final class Agent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -103,7 +106,6 @@ public final class Agent implements AutoCloseable {
   private final List<DiscoverySource> sources = new ArrayList<>();
   private final AtomicReference<RuleSet> rules = new AtomicReference<>();
   @Nullable private RulesDirectory rulesDirectory;
-  @Nullable private ProcessEvents processEvents;
   private ScheduledExecutorService discovery;
   private ScheduledExecutorService drain;
   private final ThreadPoolExecutor detacher = new ThreadPoolExecutor(
@@ -115,7 +117,6 @@ public final class Agent implements AutoCloseable {
   private final Map<Integer, Traced> traced = new ConcurrentHashMap<>();
   /** Kernel time of the exec event being handled, per pid, for the exec-to-attached latency. */
   private final Map<Integer, Long> execTimes = new ConcurrentHashMap<>();
-  private static final int MAX_PENDING_EXECS = 4096;
   @Nullable private Clocks clocks;
   /** Processes decided against, per pid, so each decision is logged once, not every poll or reconcile. */
   private final Map<Integer, Decision> declined = new ConcurrentHashMap<>();
@@ -205,11 +206,13 @@ public final class Agent implements AutoCloseable {
     drain.scheduleWithFixedDelay(this::drainOnce, drainMs, drainMs, TimeUnit.MILLISECONDS);
 
     discovery = Executors.newSingleThreadScheduledExecutor(daemon("goscope-discovery"));
-    startProcessEvents();
+    try {
+      clocks = Clocks.create();
+    } catch (RuntimeException | LinkageError e) {
+      log.debug("monotonic clock unavailable; exec-to-attached latency not measured reason={}", e.toString());
+    }
     startSources();
-    long pollMs = Math.max(50, config.pollInterval().toMillis());
-    discovery.scheduleWithFixedDelay(this::poll, 0, pollMs, TimeUnit.MILLISECONDS);
-    long reconcileMs = Math.max(pollMs, config.reconcileInterval().toMillis());
+    long reconcileMs = Math.max(1000, config.reconcileInterval().toMillis());
     discovery.scheduleWithFixedDelay(this::reconcile, reconcileMs, reconcileMs, TimeUnit.MILLISECONDS);
     log.info("agent started proc={} plugins={} probeSets={} goApps={} rulesDir={} ringBufferBytes={}",
         config.hostProc(), config.pluginsDir(), runtimes.stream().map(ProbeSetRuntime::id).toList(),
@@ -239,20 +242,8 @@ public final class Agent implements AutoCloseable {
     return result;
   }
 
-  private void startProcessEvents() {
-    try {
-      clocks = Clocks.create();
-      processEvents = ProcessEvents.start(ringBuffer,
-          (pid, ktime) -> submit(() -> onExec(pid, ktime)),
-          (pid, ktime) -> submit(() -> detach(pid, "exited")));
-      dispatcher.setHostHandler(processEvents::onRecord);
-    } catch (RuntimeException e) {
-      log.warn("process events unavailable, relying on the /proc poll every {} reason={}", config.pollInterval(),
-          e.getMessage());
-    }
-  }
-
   private void startSources() {
+    sources.add(new ProcDiscoverySource(scanner, config.pollInterval(), ringBuffer, dispatcher, execTimes));
     sources.addAll(BuiltinSources.create(config));
     sources.addAll(plugins.discoverySources());
     DiscoveryContext ctx = new DiscoveryContext() {
@@ -268,12 +259,21 @@ public final class Agent implements AutoCloseable {
 
       @Override
       public void processStarted(int pid) {
-        submit(() -> consider(pid, false));
+        submit(() -> {
+          try {
+            consider(pid, false); // an exec'd process has a new executable: consider() re-decides
+          } finally {
+            execTimes.remove(pid);
+          }
+        });
       }
 
       @Override
       public void processExited(int pid) {
-        submit(() -> detach(pid, "exited"));
+        submit(() -> {
+          detach(pid, "exited");
+          declined.remove(pid);
+        });
       }
 
       @Override
@@ -303,21 +303,6 @@ public final class Agent implements AutoCloseable {
 
   private void requestReconcile() {
     submit(this::reconcile);
-  }
-
-  private void poll() {
-    try {
-      ProcessScanner.Delta delta = scanner.scan();
-      for (int pid : delta.exited()) {
-        detach(pid, "exited");
-        declined.remove(pid);
-      }
-      for (int pid : delta.started()) {
-        consider(pid, false);
-      }
-    } catch (RuntimeException e) {
-      log.warn("process poll failed reason={}", e.toString());
-    }
   }
 
   /**
@@ -374,27 +359,6 @@ public final class Agent implements AutoCloseable {
       }
     }
     return Optional.empty();
-  }
-
-  /** An exec event for {@code pid}: re-instrument only when the program really changed. */
-  private void onExec(int pid, long ktime) {
-    Traced t = traced.get(pid);
-    if (t != null) {
-      Optional<ExecutableKey> now = procFs.executableKey(pid);
-      if (now.isPresent() && now.get().equals(t.snapshot().executableKey())) {
-        return; // the event is older than our attach: the poll already saw the new program
-      }
-      detach(pid, "exec replaced the program");
-    }
-    if (execTimes.size() > MAX_PENDING_EXECS) {
-      execTimes.clear();
-    }
-    execTimes.put(pid, ktime);
-    try {
-      consider(pid, false);
-    } finally {
-      execTimes.remove(pid);
-    }
   }
 
   /**
@@ -697,9 +661,6 @@ public final class Agent implements AutoCloseable {
     closed = true;
     log.info("agent stopping instrumented={}", traced.size());
     shutdown(discovery);
-    if (processEvents != null) {
-      processEvents.close();
-    }
     for (DiscoverySource s : sources) {
       try {
         s.close();
