@@ -214,6 +214,8 @@ public final class Agent implements AutoCloseable {
     startSources();
     long reconcileMs = Math.max(1000, config.reconcileInterval().toMillis());
     discovery.scheduleWithFixedDelay(this::reconcile, reconcileMs, reconcileMs, TimeUnit.MILLISECONDS);
+    long statsMs = Math.max(1000, config.statsInterval().toMillis());
+    discovery.scheduleWithFixedDelay(this::logStats, statsMs, statsMs, TimeUnit.MILLISECONDS);
     log.info("agent started proc={} plugins={} probeSets={} goApps={} rulesDir={} ringBufferBytes={}",
         config.hostProc(), config.pluginsDir(), runtimes.stream().map(ProbeSetRuntime::id).toList(),
         config.goApps(), config.rulesDir(), config.ringBufferBytes());
@@ -628,6 +630,23 @@ public final class Agent implements AutoCloseable {
         log.debug("listener failed reason={}", ex.toString());
       }
     }
+  }
+
+  /**
+   * One line with every loss and throughput counter, so that nothing is dropped silently: ring-buffer records the
+   * kernel could not write (per-CPU counters of every probe object), records no decoder or process claimed,
+   * spans and measurements the export queues dropped, and export failures.
+   */
+  private void logStats() {
+    long ringDrops = 0;
+    for (Traced t : traced.values()) {
+      ringDrops += t.instrumentation().ringBufferDrops();
+    }
+    log.info("stats instrumented={} records={} ringBufferDrops={} unknownProcess={} malformed={} spansExported={} "
+            + "spansDropped={} spansFailed={} measurementsDropped={} attachFailures={} reattachments={}",
+        traced.size(), dispatcher.dispatched(), ringDrops, dispatcher.unknownProcess(), dispatcher.malformed(),
+        pipeline.exportedSpans(), pipeline.droppedSpans(), pipeline.failedSpans(), metrics.droppedMeasurements(),
+        attachFailures.get(), reattachments.get());
   }
 
   /** Number of processes currently instrumented. */

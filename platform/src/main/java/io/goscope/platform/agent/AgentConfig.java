@@ -109,6 +109,11 @@ public final class AgentConfig {
     return config.getDuration("goscope.reconcile.interval", DEFAULT_RECONCILE_INTERVAL);
   }
 
+  /** {@code GOSCOPE_STATS_INTERVAL}: how often the agent logs its counters (default 60 s). */
+  public Duration statsInterval() {
+    return config.getDuration("goscope.stats.interval", Duration.ofSeconds(60));
+  }
+
   public Duration drainInterval() {
     return config.getDuration("goscope.drain.interval", DEFAULT_DRAIN_INTERVAL);
   }

@@ -51,6 +51,22 @@ public final class Instrumentation implements AutoCloseable {
     return uprobesBySet;
   }
 
+  /**
+   * Records this process's probes could not write because the shared ring buffer was full (the objects'
+   * {@code goscope_dropped} per-CPU counters, summed). Reads the kernel; call it periodically, not per record.
+   */
+  public synchronized long ringBufferDrops() {
+    long sum = 0;
+    for (BpfObject o : objects) {
+      try {
+        sum += o.map("goscope_dropped").sumPerCpuU64(0);
+      } catch (RuntimeException e) {
+        log.debug("drop counter unreadable pid={} object={} reason={}", pid, o.name(), e.toString());
+      }
+    }
+    return sum;
+  }
+
   public synchronized int linkCount() {
     return links.size();
   }

@@ -1,0 +1,59 @@
+package io.goscope.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.goscope.testing.BpfAssumptions;
+import io.goscope.testing.GoBuilder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Nothing is lost silently: with a one-page ring buffer that is never drained, the kernel-side drop counters of
+ * the probe objects account for the records that did not fit, and the traced server is unharmed.
+ */
+class LossAccountingE2ETest {
+  private static final Pattern STATS = Pattern.compile("stats instrumented=1 records=(\\d+) ringBufferDrops=(\\d+)");
+
+  @TempDir Path work;
+
+  @Test
+  void fullRingBufferDropsAreCounted() throws Exception {
+    BpfAssumptions.assumeBpf();
+    Path binary = work.resolve("loss-server");
+    GoBuilder.build(NetHttpServerE2ETest.demoSource(), binary, List.of(), Map.of("CGO_ENABLED", "0"));
+    try (GoServer server = GoServer.start(binary, List.of());
+        AgentProcess agent = AgentProcess.start(Map.of(
+            "GO_APPS", "loss-server",
+            "GOSCOPE_RING_BUFFER_BYTES", "4096",
+            "GOSCOPE_DRAIN_INTERVAL", "1h",
+            "GOSCOPE_STATS_INTERVAL", "1s",
+            "OTEL_TRACES_EXPORTER", "none",
+            "OTEL_METRICS_EXPORTER", "none"))) {
+      agent.awaitLine(l -> l.contains("process instrumented pid=" + server.launcherPid() + " "), Duration.ofSeconds(30));
+      int requests = 200;
+      for (int i = 0; i < requests; i++) {
+        assertEquals(200, server.get("/hello/" + i));
+      }
+      int from = agent.lineCount();
+      String line = agent.awaitLineAfter(from, l -> {
+        Matcher m = STATS.matcher(l);
+        return m.find() && Long.parseLong(m.group(2)) > 0;
+      }, Duration.ofSeconds(15));
+      Matcher m = STATS.matcher(line);
+      assertTrue(m.find(), line);
+      long drops = Long.parseLong(m.group(2));
+      // A 4 KiB ring holds at most nine 408-byte records; everything else must be counted as dropped.
+      assertTrue(drops >= requests - 10 && drops <= requests, "drops=" + drops + " in " + line);
+      assertEquals("0", m.group(1), "nothing was drained: " + line);
+      assertTrue(server.isAlive(), "the traced server is unharmed");
+      assertEquals(0, agent.terminate(Duration.ofSeconds(20)));
+    }
+  }
+}
