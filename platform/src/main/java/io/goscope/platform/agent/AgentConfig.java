@@ -3,9 +3,9 @@ package io.goscope.platform.agent;
 import static java.util.Objects.requireNonNull;
 
 import io.goscope.api.Nullable;
+import io.goscope.platform.discovery.ProcFs;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
@@ -59,12 +59,9 @@ public final class AgentConfig {
   /** {@code HOST_PROC}: the host's /proc; defaults to /host/proc and falls back to /proc when that is missing. */
   public Path hostProc() {
     String configured = config.getString("host.proc");
-    if (configured != null && !configured.isBlank()) {
-      return Path.of(configured);
-    }
-    Path host = Path.of("/host/proc");
-    return Files.isDirectory(host.resolve("self")) || Files.isDirectory(host.resolve("1")) ? host : Path.of("/proc");
+    return ProcFs.defaultRoot(configured == null ? Map.of() : Map.of(ProcFs.HOST_PROC_ENV, configured));
   }
+
 
   /** {@code GOSCOPE_PLUGINS_DIR}: plugin jars; defaults to {@code plugins/} in the distribution. */
   public Path pluginsDir() {
