@@ -20,7 +20,8 @@ demo: build
 	$(DIST)/bin/goscope demo
 
 test: deps
-	GOSCOPE_ESBUILD=$$(./.ci/fetch-test-binaries) $(MVN) verify
+	GOSCOPE_ESBUILD=$$(./.ci/fetch-test-binaries esbuild) GOSCOPE_NODE_EXPORTER=$$(./.ci/fetch-test-binaries node-exporter) \
+	  $(MVN) verify
 
 bench: build
 	@./.ci/install-deps wrk
