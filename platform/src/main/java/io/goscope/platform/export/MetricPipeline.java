@@ -80,12 +80,13 @@ public final class MetricPipeline implements AutoCloseable {
   private final AtomicBoolean shutdownStarted = new AtomicBoolean();
   private final CompletableResultCode shutdownResult = new CompletableResultCode();
   private volatile boolean shutdown;
-  private boolean failing; // collector thread only
+  private final ExportFanOut fanOut; // collector thread only
 
   private MetricPipeline(Builder b) {
     this.exporters = List.copyOf(b.exporters);
     this.exportIntervalNanos = b.exportInterval.toNanos();
     this.exportTimeoutNanos = b.exportTimeout.toNanos();
+    this.fanOut = new ExportFanOut("metric", b.exportTimeout);
     this.maxSeries = b.maxSeries;
     this.clock = b.clock;
     this.collector = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -206,16 +207,8 @@ public final class MetricPipeline implements AutoCloseable {
 
   private void finishShutdown() {
     boolean ok = exporters.isEmpty() || collectAndExport();
-    List<CompletableResultCode> results = new ArrayList<>();
-    for (MetricExporter e : exporters) {
-      try {
-        results.add(e.shutdown());
-      } catch (RuntimeException ex) {
-        log.warn("shut down metric exporter exporter={} failed: {}", e, ex.toString());
-        results.add(CompletableResultCode.ofFailure());
-      }
-    }
-    ok &= CompletableResultCode.ofAll(results).join(exportTimeoutNanos, TimeUnit.NANOSECONDS).isSuccess();
+    ok &= ExportFanOut.callAll(exporters, MetricExporter::shutdown, Duration.ofNanos(exportTimeoutNanos),
+        "shut down metric exporter");
     log.debug("metric pipeline shut down series={} exportedPoints={} failedExports={} dropped={}",
         seriesCount.get(), exportedPoints.get(), failedExports.get(), dropped.sum());
     if (ok) {
@@ -243,38 +236,15 @@ public final class MetricPipeline implements AutoCloseable {
     for (MetricData m : metrics) {
       points += m.getHistogramData().getPoints().size();
     }
-    List<CompletableResultCode> results = new ArrayList<>(exporters.size());
-    for (MetricExporter e : exporters) {
-      try {
-        results.add(e.export(metrics));
-      } catch (RuntimeException ex) {
-        log.debug("metric exporter threw exporter={}", e, ex);
-        results.add(CompletableResultCode.ofFailure());
-      }
-    }
-    CompletableResultCode all = CompletableResultCode.ofAll(results).join(exportTimeoutNanos, TimeUnit.NANOSECONDS);
-    if (all.isSuccess()) {
+    long n = points;
+    boolean ok = fanOut.export(exporters, e -> e.export(metrics),
+        () -> "points=" + n + " exportedPoints=" + exportedPoints.get() + " failedExports=" + failedExports.get());
+    if (ok) {
       exportedPoints.addAndGet(points);
-      if (failing) {
-        failing = false;
-        log.info("metric export recovered exportedPoints={} failedExports={}", exportedPoints.get(),
-            failedExports.get());
-      }
-      return true;
+    } else {
+      failedExports.incrementAndGet();
     }
-    failedExports.incrementAndGet();
-    if (!failing) {
-      failing = true;
-      Throwable cause = null;
-      for (CompletableResultCode r : results) {
-        if (r.getFailureThrowable() != null) {
-          cause = r.getFailureThrowable();
-        }
-      }
-      log.warn("metric export failing; counting failures until it recovers points={} timedOut={} cause={}", points,
-          !all.isDone(), cause == null ? "exporter reported failure" : cause.toString());
-    }
-    return false;
+    return ok;
   }
 
   /** One {@link MetricData} per (process, instrument) with a point per attribute set. */

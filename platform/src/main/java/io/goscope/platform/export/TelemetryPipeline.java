@@ -73,7 +73,7 @@ public final class TelemetryPipeline implements AutoCloseable {
   private final AtomicLong exported = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
   private final Map<String, InstrumentationScopeInfo> scopes = new HashMap<>();
-  private boolean failing;
+  private final ExportFanOut fanOut;
 
   private final Thread worker;
 
@@ -83,6 +83,7 @@ public final class TelemetryPipeline implements AutoCloseable {
     this.maxExportBatchSize = b.maxExportBatchSize;
     this.scheduleDelayNanos = b.scheduleDelay.toNanos();
     this.exporterTimeoutNanos = b.exporterTimeout.toNanos();
+    this.fanOut = new ExportFanOut("span", b.exporterTimeout);
     this.clock = b.clock != null ? b.clock : KernelClock.system();
     this.idGenerator = b.idGenerator;
     this.worker = new Thread(this::run, "goscope-export-" + THREAD_COUNT.incrementAndGet());
@@ -242,17 +243,8 @@ public final class TelemetryPipeline implements AutoCloseable {
     while ((pending = flushRequests.poll()) != null) {
       pending.succeed();
     }
-    List<CompletableResultCode> results = new ArrayList<>(exporters.size());
-    for (SpanExporter exporter : exporters) {
-      try {
-        results.add(exporter.shutdown());
-      } catch (RuntimeException e) {
-        log.warn("shut down span exporter exporter={} failed: {}", exporter, e.toString());
-        results.add(CompletableResultCode.ofFailure());
-      }
-    }
-    CompletableResultCode all = CompletableResultCode.ofAll(results).join(exporterTimeoutNanos,
-        TimeUnit.NANOSECONDS);
+    boolean ok = ExportFanOut.callAll(exporters, SpanExporter::shutdown, Duration.ofNanos(exporterTimeoutNanos),
+        "shut down span exporter");
     // Spans that raced with shutdown past the shutdownRequested check are dropped, not lost silently.
     Entry late;
     while ((late = queue.poll()) != null) {
@@ -261,7 +253,7 @@ public final class TelemetryPipeline implements AutoCloseable {
     }
     log.debug("export pipeline shut down exported={} failed={} dropped={}", exported.get(), failed.get(),
         dropped.sum());
-    if (all.isSuccess()) {
+    if (ok) {
       shutdownResult.succeed();
     } else {
       shutdownResult.fail();
@@ -282,40 +274,14 @@ public final class TelemetryPipeline implements AutoCloseable {
       exported.addAndGet(n);
       return true;
     }
-    List<CompletableResultCode> results = new ArrayList<>(exporters.size());
-    for (SpanExporter exporter : exporters) {
-      try {
-        results.add(exporter.export(spans));
-      } catch (RuntimeException e) {
-        log.debug("span exporter threw exporter={}", exporter, e);
-        results.add(CompletableResultCode.ofFailure());
-      }
-    }
-    CompletableResultCode all = CompletableResultCode.ofAll(results).join(exporterTimeoutNanos,
-        TimeUnit.NANOSECONDS);
-    if (all.isSuccess()) {
+    boolean ok = fanOut.export(exporters, e -> e.export(spans),
+        () -> "batchSize=" + n + " exported=" + exported.get() + " failed=" + failed.get());
+    if (ok) {
       exported.addAndGet(n);
-      if (failing) {
-        failing = false;
-        log.info("span export recovered exported={} failed={}", exported.get(), failed.get());
-      }
-      return true;
     } else {
       failed.addAndGet(n);
-      if (!failing) {
-        failing = true;
-        Throwable cause = null;
-        for (CompletableResultCode r : results) {
-          if (r.getFailureThrowable() != null) {
-            cause = r.getFailureThrowable();
-          }
-        }
-        log.warn("span export failing; counting failures until it recovers batchSize={} timedOut={} failed={} "
-            + "cause={}", n, !all.isDone(), failed.get(),
-            cause == null ? "exporter reported failure" : cause.toString()); // text only: no stack trace
-      }
-      return false;
     }
+    return ok;
   }
 
   private SpanData toSpanData(ProbeSpan span, Resource resource) {
