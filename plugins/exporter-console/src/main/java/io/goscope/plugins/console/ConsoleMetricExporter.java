@@ -3,7 +3,6 @@ package io.goscope.plugins.console;
 import static java.util.Objects.requireNonNull;
 
 import io.opentelemetry.api.common.AttributeKey;
-import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.metrics.InstrumentType;
 import io.opentelemetry.sdk.metrics.data.AggregationTemporality;
@@ -14,8 +13,6 @@ import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import java.io.PrintStream;
 import java.util.Collection;
 import java.util.Locale;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -78,7 +75,7 @@ public final class ConsoleMetricExporter implements MetricExporter {
     if (p.hasMax()) {
       sb.append(" max=").append(number(p.getMax())).append(unit);
     }
-    appendAttributes(p.getAttributes(), sb);
+    ConsoleSpanExporter.appendAttributes(p.getAttributes(), sb); // same format as the span lines
   }
 
   private static StringBuilder prefix(MetricData m, StringBuilder sb) {
@@ -95,11 +92,6 @@ public final class ConsoleMetricExporter implements MetricExporter {
     return String.format(Locale.ROOT, "%.6g", v).replaceFirst("\\.?0+(e|$)", "$1");
   }
 
-  private static void appendAttributes(Attributes attributes, StringBuilder sb) {
-    Map<String, Object> sorted = new TreeMap<>();
-    attributes.forEach((k, v) -> sorted.put(k.getKey(), v));
-    sorted.forEach((k, v) -> sb.append(' ').append(k).append('=').append(v));
-  }
 
   @Override
   public AggregationTemporality getAggregationTemporality(InstrumentType instrumentType) {

@@ -96,13 +96,14 @@ public final class ConsoleSpanExporter implements SpanExporter {
     }
   }
 
-  private static void appendAttributes(Attributes attributes, StringBuilder sb) {
+  /** Attributes sorted by key, {@code key=value}, each value on one line and cut to a readable length. */
+  static void appendAttributes(Attributes attributes, StringBuilder sb) {
     Map<String, Object> sorted = new TreeMap<>();
     attributes.forEach((k, v) -> sorted.put(k.getKey(), v));
     sorted.forEach((k, v) -> sb.append(' ').append(k).append('=').append(cut(String.valueOf(v))));
   }
 
-  private static String cut(String value) {
+  static String cut(String value) {
     String oneLine = value.replace('\n', ' ').replace('\r', ' ');
     return oneLine.length() <= MAX_VALUE_LENGTH ? oneLine : oneLine.substring(0, MAX_VALUE_LENGTH - 1) + "…";
   }
