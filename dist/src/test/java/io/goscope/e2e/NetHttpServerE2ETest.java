@@ -114,11 +114,7 @@ class NetHttpServerE2ETest {
       spans = receiver.spans();
       assertEquals(total, spans.size(), "exactly one span per request");
 
-      Map<String, ReceivedSpan> byPath = new HashMap<>();
-      for (ReceivedSpan s : spans) {
-        String path = (String) s.attributes().get("url.path");
-        assertTrue(byPath.put(path, s) == null, "duplicate span for " + path);
-      }
+      Map<String, ReceivedSpan> byPath = OtlpReceiver.uniqueBy(spans, "url.path");
       assertEquals(expectedStatus.keySet(), byPath.keySet(), "every request has its span");
       for (Map.Entry<String, Integer> e : expectedStatus.entrySet()) {
         ReceivedSpan s = byPath.get(e.getKey());

@@ -16,7 +16,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -163,11 +162,7 @@ class NewGoVersionE2ETest {
       List<ReceivedSpan> spans = s.spans(expected.size());
       assertEquals(expected.size(), spans.size(), "exactly one span per request: " + spans);
 
-      Map<String, ReceivedSpan> byPath = new HashMap<>();
-      for (ReceivedSpan span : spans) {
-        assertTrue(byPath.put(String.valueOf(span.attributes().get("url.path")), span) == null,
-            "duplicate span " + span);
-      }
+      Map<String, ReceivedSpan> byPath = OtlpReceiver.uniqueBy(spans, "url.path");
       assertEquals(expected.keySet(), byPath.keySet(), "every request has its span");
       for (Map.Entry<String, Integer> e : expected.entrySet()) {
         ReceivedSpan span = byPath.get(e.getKey());

@@ -125,6 +125,22 @@ public final class OtlpReceiver implements AutoCloseable {
   }
 
   /** A snapshot of the spans received so far, in arrival order. */
+  /**
+   * Indexes spans by the string value of attribute {@code key} (e.g. {@code url.path}), failing when two spans share
+   * a value: the end-to-end tests give every request a unique path, so a duplicate is a duplicated span.
+   */
+  public static Map<String, ReceivedSpan> uniqueBy(List<ReceivedSpan> spans, String key) {
+    Map<String, ReceivedSpan> index = new java.util.LinkedHashMap<>();
+    for (ReceivedSpan span : spans) {
+      ReceivedSpan before = index.put(String.valueOf(span.attributes().get(key)), span);
+      if (before != null) {
+        throw new AssertionError("duplicate span for " + key + "=" + span.attributes().get(key) + ": " + before
+            + " and " + span);
+      }
+    }
+    return index;
+  }
+
   public List<ReceivedSpan> spans() {
     synchronized (spans) {
       return List.copyOf(spans);
