@@ -178,8 +178,15 @@ public final class TelemetryPipeline implements AutoCloseable {
     long nextExport = System.nanoTime() + scheduleDelayNanos;
     try {
       while (true) {
-        drainInto(batch);
-        if (batch.size() >= maxExportBatchSize) {
+        // Spans stay in the queue (and in `queued`) until the moment they are exported, so the producer's
+        // full-batch wake-up and the check before parking both see every pending span. Holding a partial batch
+        // while parked once hid spans from that count and left a full batch waiting for the schedule delay.
+        if (queued.get() >= maxExportBatchSize) {
+          // `queued` is raised just before the offer, so a span may be counted but not yet in the queue; wait
+          // out that window rather than export a short batch.
+          while (drainInto(batch) < maxExportBatchSize) {
+            Thread.onSpinWait();
+          }
           exportBatch(batch);
           continue;
         }
@@ -198,6 +205,7 @@ public final class TelemetryPipeline implements AutoCloseable {
         }
         long now = System.nanoTime();
         if (now - nextExport >= 0) {
+          drainInto(batch);
           exportBatch(batch);
           nextExport = now + scheduleDelayNanos;
           continue;
@@ -217,15 +225,17 @@ public final class TelemetryPipeline implements AutoCloseable {
     }
   }
 
-  private void drainInto(List<Entry> batch) {
+  /** Moves queued spans into the batch until it is full or the queue is empty; returns the batch size. */
+  private int drainInto(List<Entry> batch) {
     while (batch.size() < maxExportBatchSize) {
       Entry e = queue.poll();
       if (e == null) {
-        return;
+        break;
       }
       queued.decrementAndGet();
       batch.add(e);
     }
+    return batch.size();
   }
 
   private boolean flushAll(List<Entry> batch) {
