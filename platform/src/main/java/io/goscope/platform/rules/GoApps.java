@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@value #ENV} variable: a comma-separated list of executable names (globs allowed), each an include rule on
@@ -12,12 +14,17 @@ import java.util.Set;
  * matching the same process supplies its options.
  */
 public final class GoApps {
+  private static final Logger log = LoggerFactory.getLogger(GoApps.class);
+
   /** The variable's name. */
   public static final String ENV = "GO_APPS";
 
   private GoApps() {}
 
-  /** The include rules for a {@code GO_APPS} value; none for null or blank. Duplicates are dropped. */
+  /**
+   * The include rules for a {@code GO_APPS} value; none for null or blank. Duplicates are dropped; a malformed
+   * glob is logged and skipped, so the other names still apply.
+   */
   public static List<Rule> rules(@Nullable String value) {
     if (value == null || value.isBlank()) {
       return List.of();
@@ -31,7 +38,11 @@ public final class GoApps {
     }
     List<Rule> rules = new ArrayList<>(names.size());
     for (String name : names) {
-      rules.add(new Rule(ENV + ":" + name, Match.executableName(name), RuleOptions.DEFAULT, "env " + ENV));
+      try {
+        rules.add(new Rule(ENV + ":" + name, Match.executableName(name), RuleOptions.DEFAULT, "env " + ENV));
+      } catch (IllegalArgumentException e) {
+        log.warn("ignoring {} entry entry={} reason=\"{}\"", ENV, name, e.getMessage());
+      }
     }
     return List.copyOf(rules);
   }

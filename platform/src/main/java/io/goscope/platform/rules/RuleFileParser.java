@@ -128,6 +128,14 @@ public final class RuleFileParser {
     return new Rule(ruleName, match[0], ruleOptions[0], file + ":" + line(node));
   }
 
+  private Glob glob(Node value, String key) {
+    try {
+      return Glob.compile(string(value, key));
+    } catch (IllegalArgumentException e) {
+      throw error(value, "bad glob in '" + key + "': " + e.getMessage());
+    }
+  }
+
   private Match match(Node node) {
     if (isNull(node)) {
       return Match.ANY;
@@ -136,7 +144,7 @@ public final class RuleFileParser {
     forEachEntry(mapping(node, "match"), MATCH_KEYS, "match", (key, value) -> {
       switch (key) {
         case "executable", "executablePath", "container", "namespace", "pod" ->
-            v.put(key, Glob.compile(string(value, key)));
+            v.put(key, glob(value, key));
         case "cmdline" -> {
           String regex = string(value, key);
           try {
@@ -148,7 +156,7 @@ public final class RuleFileParser {
         }
         case "env", "labels", "annotations" -> v.put(key, stringMap(value, key));
         case "owner" -> forEachEntry(mapping(value, "owner"), OWNER_KEYS, "owner", (ok, ov) ->
-            v.put(ok.equals("kind") ? "ownerKind" : "ownerName", Glob.compile(string(ov, "owner." + ok))));
+            v.put(ok.equals("kind") ? "ownerKind" : "ownerName", glob(ov, "owner." + ok)));
         default -> throw new IllegalStateException(key);
       }
     });

@@ -160,6 +160,8 @@ class RuleSetTest {
     assertFalse(set.select(other, Optional.empty()).isPresent());
     assertEquals(List.of(), GoApps.rules(null));
     assertEquals(List.of(), GoApps.rules(" "));
+    assertEquals(List.of("GO_APPS:api-[0-9]"),
+        GoApps.rules("api-[9-0], api-[0-9]").stream().map(Rule::name).toList(), "a malformed glob is skipped");
   }
 
   @Test
