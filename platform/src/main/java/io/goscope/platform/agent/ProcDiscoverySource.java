@@ -27,7 +27,11 @@ final class ProcDiscoverySource implements DiscoverySource {
   private static final int MAX_PENDING_EXECS = 4096;
 
   private final ProcessScanner scanner;
+  /** Every how many polls the scan also verifies the start time of known processes. */
+  static final int VERIFY_EVERY = 10;
+
   private final Duration pollInterval;
+  private long polls; // the poll thread's only
   private final BpfMap ringBuffer;
   private final RecordDispatcher dispatcher;
   private final Map<Integer, Long> execTimes;
@@ -79,7 +83,9 @@ final class ProcDiscoverySource implements DiscoverySource {
 
   private void poll(DiscoveryContext context) {
     try {
-      ProcessScanner.Delta delta = scanner.scan();
+      // Most polls only diff the pid listing; every VERIFY_EVERY-th also re-reads known start times to catch a
+      // pid reused between polls (exec/exit events report those at once when they are live).
+      ProcessScanner.Delta delta = scanner.scan(polls++ % VERIFY_EVERY == 0);
       delta.exited().forEach(context::processExited);
       delta.started().forEach(context::processStarted);
     } catch (RuntimeException e) {

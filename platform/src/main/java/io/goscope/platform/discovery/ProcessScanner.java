@@ -37,10 +37,27 @@ public final class ProcessScanner {
     }
   }
 
-  /** Scans the proc root and returns the difference to the previous scan. */
-  public synchronized Delta scan() {
+  /** A full scan: {@code scan(true)}. */
+  public Delta scan() {
+    return scan(true);
+  }
+
+  /**
+   * Scans the proc root and returns the difference to the previous scan.
+   *
+   * @param verifyKnown whether to re-read the start time of processes already known, which is what tells a pid
+   *     reused since the previous scan from the same process. A scan without it reads only the directory listing
+   *     and the start time of new pids: on a node with thousands of processes that is a fraction of the cost (see
+   *     {@code BENCHMARKS.md}), so the frequent poll skips it and every n-th poll verifies
+   */
+  public synchronized Delta scan(boolean verifyKnown) {
     Map<Integer, Long> current = new HashMap<>();
     for (int pid : procFs.listPids()) {
+      Long before = known.get(pid);
+      if (before != null && !verifyKnown) {
+        current.put(pid, before);
+        continue;
+      }
       Optional<Long> start;
       try {
         start = procFs.startTime(pid);

@@ -38,6 +38,22 @@ class ProcessScannerTest {
   }
 
   @Test
+  void aScanWithoutVerificationSeesNewAndGonePidsButNotReuse() throws IOException {
+    FakeProc proc = new FakeProc(Files.createDirectories(tmp.resolve("proc")));
+    proc.addProcess(1, 1, List.of(1), "init", 1, null, List.of("init"), Map.of(), "0::/\n");
+    proc.addProcess(20, 20, List.of(20), "a", 5, null, List.of("a"), Map.of(), "0::/\n");
+    ProcessScanner scanner = new ProcessScanner(new ProcFs(proc.root));
+    assertEquals(new ProcessScanner.Delta(Set.of(1, 20), Set.of()), scanner.scan(false));
+
+    proc.addProcess(30, 30, List.of(30), "b", 7, null, List.of("b"), Map.of(), "0::/\n");
+    delete(proc.root.resolve("20"));
+    proc.writeStat(1, "init2", 50); // pid 1 reused: only a verifying scan can tell
+    assertEquals(new ProcessScanner.Delta(Set.of(30), Set.of(20)), scanner.scan(false));
+    assertEquals(new ProcessScanner.Delta(Set.of(1), Set.of(1)), scanner.scan(true));
+    assertTrue(scanner.scan(false).isEmpty());
+  }
+
+  @Test
   void seesRealProcessStartAndExit() throws Exception {
     ProcessScanner scanner = new ProcessScanner(new ProcFs(Path.of("/proc")));
     scanner.scan();
