@@ -2,22 +2,12 @@ package io.goscope.testing;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.protobuf.ByteString;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
-import io.opentelemetry.proto.common.v1.AnyValue;
-import io.opentelemetry.proto.common.v1.KeyValue;
-import io.opentelemetry.proto.metrics.v1.HistogramDataPoint;
-import io.opentelemetry.proto.metrics.v1.Metric;
-import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
-import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
-import io.opentelemetry.proto.trace.v1.ResourceSpans;
-import io.opentelemetry.proto.trace.v1.ScopeSpans;
-import io.opentelemetry.proto.trace.v1.Span;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,8 +16,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -41,8 +29,8 @@ import java.util.zip.GZIPInputStream;
 /**
  * A minimal OTLP/HTTP receiver for tests: accepts {@code POST /v1/traces} and {@code POST /v1/metrics} with a
  * protobuf body (gzip-aware), decodes them with {@code io.opentelemetry.proto} and keeps every span and every
- * histogram data point with its resource attributes. Can simulate a backend outage by answering 503 to the next
- * requests (of either signal).
+ * histogram data point with its resource attributes (in a {@link ReceivedTelemetry}). Can simulate a backend outage
+ * by answering 503 to the next requests (of either signal).
  *
  * <pre>{@code
  * try (OtlpReceiver receiver = OtlpReceiver.start()) {
@@ -56,9 +44,8 @@ public final class OtlpReceiver implements AutoCloseable {
 
   private final HttpServer server;
   private final ExecutorService executor;
-  private final List<ReceivedSpan> spans = new ArrayList<>();
-  private final List<ReceivedHistogramPoint> histogramPoints = new ArrayList<>();
   private final AtomicInteger requests = new AtomicInteger();
+  private final ReceivedTelemetry received = new ReceivedTelemetry(requests::get);
   private final AtomicInteger rejected = new AtomicInteger();
   private final AtomicInteger failNext = new AtomicInteger();
   private volatile boolean down;
@@ -124,13 +111,12 @@ public final class OtlpReceiver implements AutoCloseable {
     return lastHeaders;
   }
 
-  /** A snapshot of the spans received so far, in arrival order. */
   /**
    * Indexes spans by the string value of attribute {@code key} (e.g. {@code url.path}), failing when two spans share
    * a value: the end-to-end tests give every request a unique path, so a duplicate is a duplicated span.
    */
   public static Map<String, ReceivedSpan> uniqueBy(List<ReceivedSpan> spans, String key) {
-    Map<String, ReceivedSpan> index = new java.util.LinkedHashMap<>();
+    Map<String, ReceivedSpan> index = new LinkedHashMap<>();
     for (ReceivedSpan span : spans) {
       ReceivedSpan before = index.put(String.valueOf(span.attributes().get(key)), span);
       if (before != null) {
@@ -141,10 +127,9 @@ public final class OtlpReceiver implements AutoCloseable {
     return index;
   }
 
+  /** A snapshot of the spans received so far, in arrival order. */
   public List<ReceivedSpan> spans() {
-    synchronized (spans) {
-      return List.copyOf(spans);
-    }
+    return received.spans();
   }
 
   /**
@@ -153,25 +138,12 @@ public final class OtlpReceiver implements AutoCloseable {
    * @throws AssertionError with the spans received so far when the timeout passes first
    */
   public List<ReceivedSpan> awaitSpans(int n, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (spans) {
-      while (spans.size() < n) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new AssertionError("expected " + n + " spans within " + timeout + ", got " + spans.size()
-              + " after " + requests.get() + " requests: " + spans);
-        }
-        spans.wait(Math.max(1, left / 1_000_000));
-      }
-      return List.copyOf(spans);
-    }
+    return received.awaitSpans(n, timeout);
   }
 
   /** A snapshot of the histogram points received so far, in arrival order (every export of every series). */
   public List<ReceivedHistogramPoint> histogramPoints() {
-    synchronized (histogramPoints) {
-      return List.copyOf(histogramPoints);
-    }
+    return received.histogramPoints();
   }
 
   /**
@@ -181,18 +153,7 @@ public final class OtlpReceiver implements AutoCloseable {
    */
   public List<ReceivedHistogramPoint> awaitHistogramPoints(Predicate<List<ReceivedHistogramPoint>> condition,
       Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (histogramPoints) {
-      while (!condition.test(List.copyOf(histogramPoints))) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new AssertionError("histogram points did not reach the expected state within " + timeout
-              + " after " + requests.get() + " requests: " + histogramPoints);
-        }
-        histogramPoints.wait(Math.max(1, left / 1_000_000));
-      }
-      return List.copyOf(histogramPoints);
-    }
+    return received.awaitHistogramPoints(condition, timeout);
   }
 
   /**
@@ -244,18 +205,10 @@ public final class OtlpReceiver implements AutoCloseable {
       byte[] response;
       try {
         if (metrics) {
-          List<ReceivedHistogramPoint> decoded = decode(ExportMetricsServiceRequest.parseFrom(body));
-          synchronized (histogramPoints) {
-            histogramPoints.addAll(decoded);
-            histogramPoints.notifyAll();
-          }
+          received.add(ExportMetricsServiceRequest.parseFrom(body));
           response = ExportMetricsServiceResponse.getDefaultInstance().toByteArray();
         } else {
-          List<ReceivedSpan> decoded = decode(ExportTraceServiceRequest.parseFrom(body));
-          synchronized (spans) {
-            spans.addAll(decoded);
-            spans.notifyAll();
-          }
+          received.add(ExportTraceServiceRequest.parseFrom(body));
           response = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
         }
       } catch (IOException e) {
@@ -290,90 +243,6 @@ public final class OtlpReceiver implements AutoCloseable {
       }
     }
     return out.toByteArray();
-  }
-
-  private static List<ReceivedSpan> decode(ExportTraceServiceRequest request) {
-    List<ReceivedSpan> out = new ArrayList<>();
-    for (ResourceSpans rs : request.getResourceSpansList()) {
-      Map<String, Object> resource = attributes(rs.getResource().getAttributesList());
-      for (ScopeSpans ss : rs.getScopeSpansList()) {
-        String scope = ss.getScope().getName();
-        for (Span s : ss.getSpansList()) {
-          out.add(new ReceivedSpan(
-              s.getName(),
-              s.getKind().name().replace("SPAN_KIND_", ""),
-              s.getStartTimeUnixNano(),
-              s.getEndTimeUnixNano(),
-              attributes(s.getAttributesList()),
-              resource,
-              scope,
-              s.getStatus().getCode().name().replace("STATUS_CODE_", ""),
-              s.getStatus().getMessage(),
-              hex(s.getTraceId()),
-              hex(s.getSpanId()),
-              hex(s.getParentSpanId())));
-        }
-      }
-    }
-    return out;
-  }
-
-  private static List<ReceivedHistogramPoint> decode(ExportMetricsServiceRequest request) {
-    List<ReceivedHistogramPoint> out = new ArrayList<>();
-    for (ResourceMetrics rm : request.getResourceMetricsList()) {
-      Map<String, Object> resource = attributes(rm.getResource().getAttributesList());
-      for (ScopeMetrics sm : rm.getScopeMetricsList()) {
-        String scope = sm.getScope().getName();
-        for (Metric m : sm.getMetricsList()) {
-          if (!m.hasHistogram()) {
-            continue;
-          }
-          String temporality = m.getHistogram().getAggregationTemporality().name()
-              .replace("AGGREGATION_TEMPORALITY_", "");
-          for (HistogramDataPoint p : m.getHistogram().getDataPointsList()) {
-            out.add(new ReceivedHistogramPoint(m.getName(), m.getUnit(), scope, temporality, resource,
-                attributes(p.getAttributesList()), p.getStartTimeUnixNano(), p.getTimeUnixNano(), p.getCount(),
-                p.getSum(), List.copyOf(p.getExplicitBoundsList()), List.copyOf(p.getBucketCountsList())));
-          }
-        }
-      }
-    }
-    return out;
-  }
-
-  private static String hex(ByteString bytes) {
-    return HexFormat.of().formatHex(bytes.toByteArray());
-  }
-
-  private static Map<String, Object> attributes(List<KeyValue> kvs) {
-    Map<String, Object> map = new LinkedHashMap<>();
-    for (KeyValue kv : kvs) {
-      map.put(kv.getKey(), value(kv.getValue()));
-    }
-    return Map.copyOf(map);
-  }
-
-  private static Object value(AnyValue v) {
-    switch (v.getValueCase()) {
-      case STRING_VALUE:
-        return v.getStringValue();
-      case BOOL_VALUE:
-        return v.getBoolValue();
-      case INT_VALUE:
-        return v.getIntValue();
-      case DOUBLE_VALUE:
-        return v.getDoubleValue();
-      case BYTES_VALUE:
-        return v.getBytesValue().toByteArray();
-      case ARRAY_VALUE:
-        List<Object> list = new ArrayList<>();
-        v.getArrayValue().getValuesList().forEach(e -> list.add(value(e)));
-        return List.copyOf(list);
-      case KVLIST_VALUE:
-        return attributes(v.getKvlistValue().getValuesList());
-      default:
-        return "";
-    }
   }
 
   /**

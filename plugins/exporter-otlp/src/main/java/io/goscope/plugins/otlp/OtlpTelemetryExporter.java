@@ -19,8 +19,9 @@ import org.pf4j.Extension;
  * {@link ConfigurableSpanExporterProvider} and {@link ConfigurableMetricExporterProvider} (from
  * {@code opentelemetry-exporter-otlp}, found with {@link ServiceLoader} in the class loader that holds the SDK), so
  * every standard variable works exactly as in an SDK-instrumented application:
- * {@code OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]ENDPOINT}, {@code _PROTOCOL}, {@code _HEADERS}, {@code _TIMEOUT}, {@code _COMPRESSION},
- * {@code _CERTIFICATE}, client keys. Retries with exponential backoff on 429/502/503/504 and connection failures
+ * {@code OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]ENDPOINT}, {@code _PROTOCOL}, {@code _HEADERS}, {@code _TIMEOUT},
+ * {@code _COMPRESSION}, {@code _CERTIFICATE}, client keys. Retries with exponential backoff on 429/502/503/504 (gRPC:
+ * {@code UNAVAILABLE} and the other retryable status codes, not e.g. {@code INVALID_ARGUMENT}) and connection failures
  * are the SDK's default (bounded by {@code _TIMEOUT}); {@code otel.java.exporter.otlp.retry.disabled=true} turns them
  * off. {@code OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE} defaults to {@code cumulative}, which is what the
  * host aggregates.

@@ -44,16 +44,17 @@ import org.pf4j.PluginClassLoader;
 class OtlpTelemetryExporterTest {
   private static final String TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
 
-  private static ConfigProperties config(Map<String, String> props) {
+  static ConfigProperties config(Map<String, String> props) {
     return DefaultConfigProperties.createFromMap(props);
   }
 
-  private static long nowEpochNanos() {
+  static long nowEpochNanos() {
     Instant now = Instant.now();
     return now.getEpochSecond() * 1_000_000_000L + now.getNano();
   }
 
-  private static Resource resource() {
+  /** A traced Go process's resource, as the agent builds it. */
+  static Resource resource() {
     ResourceFactory factory = new ResourceFactory(
         config(Map.of("otel.resource.attributes", "deployment.environment.name=e2e")), "node-1", "0.1.0");
     ProcessInfo process = new ProcessInfo(4242, List.of(4242), "/app/bin/checkout", List.of("/app/bin/checkout"),
@@ -241,6 +242,7 @@ class OtlpTelemetryExporterTest {
     assertEquals(burst, pipeline.exportedSpans() + pipeline.failedSpans() + pipeline.droppedSpans());
   }
 
+  /** The type check only; {@link OtlpGrpcExporterTest} sends over gRPC to a real gRPC receiver. */
   @Test
   void protocolSelectsTheGrpcOrHttpExporter() {
     OtlpTelemetryExporter otlp = new OtlpTelemetryExporter();
