@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>ReplicaSets and Jobs are watched cluster-wide rather than only those referenced by local pods: a per-name watch
  * would need one watch per owner and re-creating watches as pods come and go, whereas one informer is one watch. The
- * cost is memory proportional to the cluster's ReplicaSets and Jobs. If listing ReplicaSets is not allowed or not yet
+ * cost is memory proportional to the cluster's ReplicaSets and Jobs, kept small by {@link OwnerStore}, which caches
+ * only names, uids and owner references (not the pod templates), and the initial lists are paged
+ * ({@value #LIST_PAGE} objects per request). If listing ReplicaSets is not allowed or not yet
  * synced, the Deployment name is inferred from the pod's {@code pod-template-hash} label (without a uid). The agent's
  * RBAC needs get/list/watch on pods, replicasets (apps) and jobs (batch).
  *
@@ -61,6 +63,9 @@ public final class KubernetesMetadata implements DiscoverySource {
   public static final String NAME = "kubernetes";
 
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesMetadata.class);
+
+  /** Page size of the cluster-wide ReplicaSet and Job lists. */
+  static final long LIST_PAGE = 500;
 
   @Nullable private final KubernetesClient injectedClient;
   @Nullable private final KubernetesMetadataConfig injectedConfig;
@@ -229,11 +234,14 @@ public final class KubernetesMetadata implements DiscoverySource {
       pods.exceptionHandler(new RetryingExceptionHandler("pods"));
 
       SharedIndexInformer<ReplicaSet> replicaSets =
-          client.apps().replicaSets().inAnyNamespace().runnableInformer(0);
+          client.apps().replicaSets().inAnyNamespace().withLimit(LIST_PAGE).runnableInformer(0);
+      replicaSets.itemStore(new OwnerStore<>(ReplicaSet::new));
       replicaSets.addEventHandler(new OwnerEvents<>(pods, context));
       replicaSets.exceptionHandler(new RetryingExceptionHandler("replicasets"));
 
-      SharedIndexInformer<Job> jobs = client.batch().v1().jobs().inAnyNamespace().runnableInformer(0);
+      SharedIndexInformer<Job> jobs =
+          client.batch().v1().jobs().inAnyNamespace().withLimit(LIST_PAGE).runnableInformer(0);
+      jobs.itemStore(new OwnerStore<>(Job::new));
       jobs.addEventHandler(new OwnerEvents<>(pods, context));
       jobs.exceptionHandler(new RetryingExceptionHandler("jobs"));
 
