@@ -8,10 +8,13 @@ import io.goscope.testing.GoBuilder;
 import io.goscope.testing.OtlpReceiver;
 import io.goscope.testing.OtlpReceiver.ReceivedHistogramPoint;
 import io.goscope.testing.OtlpReceiver.ReceivedSpan;
+import java.io.BufferedReader;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -24,6 +27,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,7 +39,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * bundled HTTP/2 server answers ALPN "h2"), traced by {@code bin/goscope agent}, with concurrent HTTP/2 streams
  * multiplexed on a few connections and HTTP/1.1 requests to the same port. Every request gets exactly one SERVER
  * span whose status code is the one the client saw, HTTP/2 included (read through the h2 response writer's
- * fields), and whose {@code network.protocol.version} is {@code 2} or {@code 1.1}.
+ * fields), and whose {@code network.protocol.version} is {@code 2} or {@code 1.1}. An h2c prior-knowledge preface
+ * ({@code PRI * HTTP/2.0}, which Go's HTTP/1 server passes to the handler with an HTTP/1 response writer) gets the
+ * status of its HTTP/1 answer.
  *
  * <p>Built twice: with DWARF (field offsets from DWARF) and stripped (offsets from Go's type metadata); the
  * provenance is checked with {@code goscope inspect --json}.
@@ -128,12 +134,25 @@ class NetHttpServerH2E2ETest {
         assertEquals(call.status(), response.statusCode(), "HTTP status of the server itself for " + call.path());
       }
 
-      List<ReceivedSpan> spans = receiver.awaitSpans(calls.size(), Duration.ofSeconds(30));
+      // An h2c prior-knowledge preface: Go's HTTP/1 server hands "PRI * HTTP/2.0" to the handler (for h2c
+      // upgrades) with an HTTP/1 response writer although Request.Proto says HTTP/2.0.
+      assertEquals(404, priorKnowledgePreface(tls, server.port()), "HTTP/1 answer to the h2c preface");
+
+      List<ReceivedSpan> spans = receiver.awaitSpans(calls.size() + 1, Duration.ofSeconds(30));
       Thread.sleep(1500); // anything extra (duplicates) would arrive by now
       spans = receiver.spans();
-      assertEquals(calls.size(), spans.size(), "exactly one span per request");
+      assertEquals(calls.size() + 1, spans.size(), "exactly one span per request");
       Map<String, ReceivedSpan> byPath = OtlpReceiver.uniqueBy(spans, "url.path");
+      ReceivedSpan pri = byPath.get("*");
+      assertTrue(pri != null, "span for the preface in " + byPath.keySet());
+      assertEquals("HTTP", pri.name(), pri.toString());
+      assertEquals("_OTHER", pri.attributes().get("http.request.method"), pri.toString());
+      assertEquals("PRI", pri.attributes().get("http.request.method_original"), pri.toString());
+      assertEquals(404L, pri.attributes().get("http.response.status_code"), pri.toString());
+      assertEquals("2", pri.attributes().get("network.protocol.version"), "as the request line says: " + pri);
+      assertEquals("https", pri.attributes().get("url.scheme"), pri.toString());
       Map<List<Object>, Long> expectedPerSeries = new HashMap<>();
+      expectedPerSeries.put(List.of("2", 404L), 1L);
       for (Call call : calls) {
         ReceivedSpan s = byPath.get(call.path());
         String where = call + " " + s;
@@ -167,6 +186,22 @@ class NetHttpServerH2E2ETest {
     return HttpClient.newBuilder().version(version).sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build();
   }
 
+  /**
+   * Sends the HTTP/2 connection preface on a TLS connection that negotiated no ALPN protocol (so the HTTP/1 server
+   * reads it) and returns the status code of the HTTP/1 response.
+   */
+  private static int priorKnowledgePreface(SSLContext tls, int port) throws Exception {
+    try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      String statusLine = new BufferedReader(
+          new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+      assertTrue(statusLine != null && statusLine.startsWith("HTTP/1.1 "), "status line: " + statusLine);
+      return Integer.parseInt(statusLine.substring("HTTP/1.1 ".length(), "HTTP/1.1 ".length() + 3));
+    }
+  }
+
   /** A TLS context whose only trust anchor is the PEM certificate the Go server wrote. */
   private static SSLContext trusting(Path pemCertificate) throws Exception {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
@@ -181,12 +216,13 @@ class NetHttpServerH2E2ETest {
     return ctx;
   }
 
-  /** {@code goscope inspect --json}: both HTTP/2 status fields resolve, from {@code source}. */
+  /** {@code goscope inspect --json}: the fields for the status of HTTP/2.0 requests resolve, from {@code source}. */
   private static void assertOffsetsFrom(Path binary, String source) throws Exception {
     try (AgentProcess inspect = AgentProcess.start(Map.of(), "inspect", "--json", binary.toString())) {
       assertEquals(0, inspect.awaitExit(Duration.ofSeconds(60)), "inspect exit code");
       String out = String.join("\n", inspect.output());
-      for (String field : List.of("net/http.http2responseWriter.rws", "net/http.http2responseWriterState.status")) {
+      for (String field : List.of("net/http.http2responseWriter.rws", "net/http.http2responseWriterState.req",
+          "net/http.http2responseWriterState.status", "net/http.response.req")) {
         assertTrue(Pattern.compile("\"field\": \"" + Pattern.quote(field) + "\",\\s*\"offset\": \\d+,\\s*"
             + "\"source\": \"" + source + "\"").matcher(out).find(), field + " from " + source + " in:\n" + out);
       }
