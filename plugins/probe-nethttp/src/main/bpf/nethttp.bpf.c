@@ -11,14 +11,16 @@
  *     current goroutine g        -> amd64 R14
  *
  * HTTP/1.x calls it from conn.serve with rw = *http.response; the bundled HTTP/2 server calls it (through
- * initALPNRequest) with rw = *http.http2responseWriter.
+ * initALPNRequest) with rw = *http.http2responseWriter. Request.Proto alone does not tell the two apart: the HTTP/1
+ * server also hands its handler the h2c prior-knowledge preface "PRI * HTTP/2.0" (http1ServerSupportsRequest in
+ * net/http/server.go), with rw = *http.response and Proto "HTTP/2.0".
  *
  * The entry program reads the request as it was received (method, path, proto, host, remote address, TLS: a handler
  * may rewrite them, e.g. esbuild's serve mode strips the port from Request.Host), the start time and fresh span ids
- * into an in-flight record per goroutine, together with the response pointer. The return program, which the host
- * attaches as a plain uprobe at EVERY return instruction of the function (never a uretprobe: Go moves goroutine
- * stacks), adds only the end time and the written status and submits one record (struct nethttp_event,
- * nethttp_event.h).
+ * into an in-flight record per goroutine, together with the address where the response writer will hold the status.
+ * The return program, which the host attaches as a plain uprobe at EVERY return instruction of the function (never a
+ * uretprobe: Go moves goroutine stacks), adds only the end time and the written status and submits one record
+ * (struct nethttp_event, nethttp_event.h).
  */
 #include "nethttp_event.h"
 #include "go_abi.h"
@@ -42,12 +44,15 @@ const volatile __u64 off_response_status = 0;     /* net/http.response.status   
 #define OFFSET_UNSET ((__u64)-1)
 
 /*
- * Optional, for HTTP/2 status codes: net/http.http2responseWriter.rws (*http2responseWriterState) and
- * net/http.http2responseWriterState.status (int). When the host cannot resolve them they keep OFFSET_UNSET and
- * HTTP/2 spans carry status -1 (unknown).
+ * Optional, for the status of requests whose Proto is HTTP/2.0 (see status_address): the bundled h2 server's
+ * net/http.http2responseWriter.rws (*http2responseWriterState), net/http.http2responseWriterState.req (*Request) and
+ * .status (int), and net/http.response.req (*Request) of the HTTP/1 writer. When the host cannot resolve them they
+ * keep OFFSET_UNSET and such spans carry status -1 (unknown).
  */
 const volatile __u64 off_h2_response_writer_rws = OFFSET_UNSET;
+const volatile __u64 off_h2_response_writer_state_req = OFFSET_UNSET;
 const volatile __u64 off_h2_response_writer_state_status = OFFSET_UNSET;
+const volatile __u64 off_response_req = OFFSET_UNSET;
 
 /* An in-flight request, keyed by goroutine: no Go function can run on two goroutines at once. */
 struct inflight_key {
@@ -62,7 +67,7 @@ struct inflight_key {
  * ring record's own header).
  */
 struct inflight {
-	__u64 response; /* data word of the ResponseWriter interface */
+	__u64 status_addr; /* where the response writer keeps the status (an int); 0 = unknown */
 	struct nethttp_event ev;
 };
 
@@ -125,6 +130,42 @@ static __always_inline void read_request(struct nethttp_event *e, const void *re
 		e->tls = 1;
 }
 
+/* Whether the pointer stored at base+off (off not OFFSET_UNSET) equals want. */
+static __always_inline int points_to(__u64 base, __u64 off, __u64 want)
+{
+	__u64 p = 0;
+	if (off == OFFSET_UNSET || go_read_u64_checked((const void *)base, off, &p) != 0)
+		return 0;
+	return p == want;
+}
+
+/*
+ * The address of the status int of the response writer rw (the data word of the ResponseWriter interface) serving
+ * req, or 0 if unknown. Both writers are live until serverHandler.ServeHTTP returns, so the return program reads the
+ * status there.
+ *
+ * HTTP/1.x requests reach serverHandler.ServeHTTP only from the HTTP/1 server (rw = *http.response): no check, one
+ * read fewer on the common path. For Proto "HTTP/2.0" the writer is identified by its back pointer to the request,
+ * reading only inside the object each candidate type claims: http2responseWriter.rws->req == req (the bundled h2
+ * server), else response.req == req (the HTTP/1 server with a "PRI * HTTP/2.0" preface). An *http.response read as an
+ * h2 writer yields a word of its *conn, which holds no *Request (Go 1.19: conn.cancelCtx), so it never matches.
+ */
+static __always_inline __u64 status_address(__u64 rw, __u64 req, const struct nethttp_event *e)
+{
+	int http2 = e->proto_len >= 6 && e->proto[5] == '2'; /* "HTTP/2.0" */
+	if (!http2)
+		return rw + off_response_status;
+	if (off_h2_response_writer_rws != OFFSET_UNSET && off_h2_response_writer_state_status != OFFSET_UNSET) {
+		__u64 state = 0;
+		if (go_read_u64_checked((const void *)rw, off_h2_response_writer_rws, &state) == 0 && state &&
+		    points_to(state, off_h2_response_writer_state_req, req))
+			return state + off_h2_response_writer_state_status;
+	}
+	if (points_to(rw, off_response_req, req))
+		return rw + off_response_status;
+	return 0;
+}
+
 /* Entry of func (serverHandler) ServeHTTP(rw ResponseWriter, req *Request). */
 SEC("uprobe")
 int nethttp_server_entry(struct pt_regs *ctx)
@@ -140,31 +181,20 @@ int nethttp_server_entry(struct pt_regs *ctx)
 	struct inflight *v = bpf_map_lookup_elem(&nethttp_inflight, &k);
 	if (!v)
 		return 0; /* evicted in between by a burst of other requests */
-	v->response = GO_ARG3(ctx);
+	__u64 req = GO_ARG4(ctx);
 	v->ev.start_ns = start_ns;
 	fill_random(v->ev.trace_id, 4);
 	fill_random(v->ev.span_id, 2);
-	read_request(&v->ev, (const void *)GO_ARG4(ctx));
+	read_request(&v->ev, (const void *)req);
+	v->status_addr = status_address(GO_ARG3(ctx), req, &v->ev);
 	return 0;
 }
 
 /* Reads the status the handler wrote; see struct nethttp_event.status. */
 static __always_inline __s64 read_status(const struct inflight *v)
 {
-	const void *response = (const void *)v->response;
 	__u64 status = 0;
-	int http2 = v->ev.proto_len >= 6 && v->ev.proto[5] == '2'; /* "HTTP/2.0" */
-	if (!http2) {
-		if (go_read_u64_checked(response, off_response_status, &status) != 0)
-			return -1;
-		return (__s64)status;
-	}
-	if (off_h2_response_writer_rws == OFFSET_UNSET || off_h2_response_writer_state_status == OFFSET_UNSET)
-		return -1;
-	__u64 state = 0;
-	if (go_read_u64_checked(response, off_h2_response_writer_rws, &state) != 0 || !state)
-		return -1;
-	if (go_read_u64_checked((const void *)state, off_h2_response_writer_state_status, &status) != 0)
+	if (!v->status_addr || go_read_u64_checked((const void *)v->status_addr, 0, &status) != 0)
 		return -1;
 	return (__s64)status;
 }

@@ -13,8 +13,9 @@
  *     24    16  trace_id         random W3C trace id (all zero would be invalid; the decoder passes it through)
  *     40     8  span_id          random span id of this server span
  *     48     8  parent_span_id   parent span id; zero (root span) until traceparent propagation exists
- *     56     8  status           raw http.response.status; 0 = handler wrote no header (net/http sends 200),
- *                                -1 = unknown (response not readable, or HTTP/2 without the h2 offsets)
+ *     56     8  status           raw status of the response writer (http.response.status, or
+ *                                http2responseWriterState.status for HTTP/2); 0 = handler wrote no header (net/http
+ *                                sends 200), -1 = unknown (writer not readable or, for Proto HTTP/2.0, not identified)
  *     64     8  method_len       full Go length of Request.Method; -1 if unreadable
  *     72     8  path_len         full Go length of Request.URL.Path; -1 if unreadable (or URL nil)
  *     80     8  proto_len        full Go length of Request.Proto; -1 if unreadable

@@ -178,6 +178,19 @@ public final class AgentProcess implements AutoCloseable {
     return process.pid();
   }
 
+  /**
+   * Waits for a command that ends by itself (e.g. {@code inspect}) and returns its exit code once all its output
+   * has been read.
+   */
+  public int awaitExit(Duration timeout) throws InterruptedException {
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("goscope did not exit within " + timeout + "; output:\n" + String.join("\n", output()));
+    }
+    reader.join(2000);
+    return process.exitValue();
+  }
+
   /** Sends SIGTERM and waits for the exit code. */
   public int terminate(Duration timeout) throws InterruptedException {
     process.destroy();

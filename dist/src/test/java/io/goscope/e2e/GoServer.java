@@ -26,11 +26,21 @@ final class GoServer implements AutoCloseable {
   }
 
   static GoServer start(Path binary, List<String> prefix) throws IOException, InterruptedException {
+    return start(binary, prefix, List.of());
+  }
+
+  /**
+   * Starts {@code prefix... binary -addr 127.0.0.1:<free port> args...} and waits until the port accepts
+   * connections.
+   */
+  static GoServer start(Path binary, List<String> prefix, List<String> args)
+      throws IOException, InterruptedException {
     int port = freePort();
     List<String> cmd = new java.util.ArrayList<>(prefix);
     cmd.add(binary.toString());
     cmd.add("-addr");
     cmd.add("127.0.0.1:" + port);
+    cmd.addAll(args);
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(binary.resolveSibling(binary.getFileName() + ".log").toFile()).start();
     GoServer s = new GoServer(p, port);
@@ -73,8 +83,13 @@ final class GoServer implements AutoCloseable {
     return process.isAlive();
   }
 
+  /** {@code scheme://127.0.0.1:<port><path>}. */
+  URI uri(String scheme, String path) {
+    return URI.create(scheme + "://127.0.0.1:" + port + path);
+  }
+
   int get(String path) throws IOException, InterruptedException {
-    HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+    HttpRequest req = HttpRequest.newBuilder(uri("http", path))
         .timeout(Duration.ofSeconds(10)).GET().build();
     return client.send(req, HttpResponse.BodyHandlers.discarding()).statusCode();
   }

@@ -34,7 +34,9 @@ public final class NetHttpProbeSetFixture implements ProbeSet {
 
   public static final List<StructField> OPTIONAL_FIELDS = List.of(
       StructField.std("net/http.http2responseWriter", "rws", "off_h2_response_writer_rws"),
-      StructField.std("net/http.http2responseWriterState", "status", "off_h2_response_writer_state_status"));
+      StructField.std("net/http.http2responseWriterState", "req", "off_h2_response_writer_state_req"),
+      StructField.std("net/http.http2responseWriterState", "status", "off_h2_response_writer_state_status"),
+      StructField.std("net/http.response", "req", "off_response_req"));
 
   private static final ProbeSetDescriptor DESCRIPTOR = descriptorOf();
 

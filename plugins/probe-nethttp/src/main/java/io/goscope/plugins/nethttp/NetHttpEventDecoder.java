@@ -54,7 +54,9 @@ import java.util.Set;
  *       {@code http.request.method=_OTHER} and {@code http.request.method_original} holds the original).
  *   <li>Status: ERROR for 5xx, otherwise UNSET (4xx is not an error for a server).
  *   <li>A raw status of 0 means the handler wrote no header, which net/http answers with 200; -1 means unknown and
- *       no {@code http.response.status_code} is set.
+ *       no {@code http.response.status_code} is set. So does any other value outside 100..999, the codes net/http
+ *       accepts (its WriteHeader panics on others): such a value was not a status, and as an attribute it would
+ *       open a metric series per distinct value.
  *   <li>Strings longer than their record buffer arrive truncated and are used as-is.
  * </ul>
  */
@@ -79,6 +81,10 @@ public final class NetHttpEventDecoder implements RecordDecoder {
   /** Methods the semantic conventions know (RFC 9110 plus PATCH); anything else is {@code _OTHER}. */
   private static final Set<String> KNOWN_METHODS =
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+
+  /** The status codes net/http's WriteHeader accepts (checkWriteHeaderCode). */
+  private static final long MIN_STATUS = 100;
+  private static final long MAX_STATUS = 999;
 
   private static final String OTHER_METHOD = "_OTHER";
   private static final String OTHER_SPAN_NAME = "HTTP";
@@ -130,8 +136,7 @@ public final class NetHttpEventDecoder implements RecordDecoder {
     boolean tls = r.get(TLS) != 0;
     attrs.put(URL_SCHEME, tls ? "https" : "http");
 
-    long rawStatus = r.getLong(STATUS);
-    long status = rawStatus == 0 ? 200 : rawStatus;
+    long status = status(r.getLong(STATUS));
     if (status > 0) {
       attrs.put(HTTP_RESPONSE_STATUS_CODE, status);
     }
@@ -170,6 +175,14 @@ public final class NetHttpEventDecoder implements RecordDecoder {
         .attributes(attrs.build())
         .status(status >= 500 && status <= 599 ? StatusCode.ERROR : StatusCode.UNSET, "")
         .build();
+  }
+
+  /** The status code net/http sent for a raw record status, or -1 if unknown (see the class documentation). */
+  static long status(long raw) {
+    if (raw == 0) {
+      return 200;
+    }
+    return raw >= MIN_STATUS && raw <= MAX_STATUS ? raw : -1;
   }
 
   /**

@@ -37,14 +37,18 @@ public final class NetHttpProbeSet implements ProbeSet {
           StructField.std("net/http.response", "status", "off_response_status"));
 
   /**
-   * Fields for the status code of HTTP/2 requests (the bundled h2 server's response writer). Optional: when they
-   * cannot be resolved the BPF constants keep their sentinel default and HTTP/2 spans carry no status code.
+   * Fields for the status code of requests whose Proto is HTTP/2.0: the bundled h2 server's response writer (its
+   * state's status, and its back pointer to the request that identifies it), and the HTTP/1 writer's back pointer,
+   * which identifies an h2c preface ({@code PRI * HTTP/2.0}) served by the HTTP/1 server. Optional: when they cannot
+   * be resolved the BPF constants keep their sentinel default and such spans carry no status code.
    */
   static final List<StructField> OPTIONAL_FIELDS =
       List.of(
           StructField.std("net/http.http2responseWriter", "rws", "off_h2_response_writer_rws"),
+          StructField.std("net/http.http2responseWriterState", "req", "off_h2_response_writer_state_req"),
           StructField.std(
-              "net/http.http2responseWriterState", "status", "off_h2_response_writer_state_status"));
+              "net/http.http2responseWriterState", "status", "off_h2_response_writer_state_status"),
+          StructField.std("net/http.response", "req", "off_response_req"));
 
   private static final ProbeSetDescriptor DESCRIPTOR = buildDescriptor();
   private static final RecordDecoder DECODER = new NetHttpEventDecoder();

@@ -95,6 +95,18 @@ class NetHttpEventDecoderTest {
     assertEquals("2", s.attributes().get(NETWORK_PROTOCOL_VERSION));
   }
 
+  /** A value net/http's WriteHeader would have refused is not a status (e.g. a pointer read from the wrong writer). */
+  @Test
+  void impossibleStatusSetsNoStatusCode() {
+    for (long raw : new long[] {824636719968L, 1000, 99, 1, -2}) {
+      ProbeSpan s = decode(new EventFixture().status(raw).proto("HTTP/2.0"));
+      assertNull(s.attributes().get(HTTP_RESPONSE_STATUS_CODE), "raw " + raw);
+      assertEquals(StatusCode.UNSET, s.status(), "raw " + raw);
+    }
+    assertEquals(100L, decode(new EventFixture().status(100)).attributes().get(HTTP_RESPONSE_STATUS_CODE));
+    assertEquals(999L, decode(new EventFixture().status(999)).attributes().get(HTTP_RESPONSE_STATUS_CODE));
+  }
+
   @Test
   void unknownMethodIsOther() {
     ProbeSpan s = decode(new EventFixture().method("FOOBAR"));

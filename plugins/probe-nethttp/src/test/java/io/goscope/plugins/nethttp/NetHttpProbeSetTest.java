@@ -45,7 +45,10 @@ class NetHttpProbeSetTest {
     assertTrue(d.fields().contains(StructField.std("net/http.Request", "Method", "off_request_method")));
     assertTrue(d.fields().contains(StructField.std("net/url.URL", "Path", "off_url_path")));
     assertTrue(d.fields().contains(StructField.std("net/http.response", "status", "off_response_status")));
-    assertEquals(10, d.fields().size());
+    assertTrue(d.fields().contains(
+        StructField.std("net/http.http2responseWriterState", "req", "off_h2_response_writer_state_req")));
+    assertTrue(d.fields().contains(StructField.std("net/http.response", "req", "off_response_req")));
+    assertEquals(12, d.fields().size());
     assertTrue(
         d.fields().stream()
             .map(StructField::constant)
