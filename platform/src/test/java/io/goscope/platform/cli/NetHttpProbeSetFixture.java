@@ -1,12 +1,11 @@
 package io.goscope.platform.cli;
 
-import io.goscope.api.FailureMode;
-import io.goscope.api.FunctionProbe;
 import io.goscope.api.ProbeSet;
 import io.goscope.api.ProbeSetDescriptor;
 import io.goscope.api.RecordDecoder;
 import io.goscope.api.StructField;
 import io.goscope.platform.gobinary.OffsetTable;
+import io.goscope.plugins.nethttp.NetHttpProbeSet;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -14,42 +13,25 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A probe set whose descriptor mirrors the net/http plugin's ({@code NetHttpProbeSet}: same symbol, same required
- * and optional fields), without its BPF object, so the platform's analysis can be tested without the plugin jar.
- * Its bundled offset table is the plugin's YAML, loaded from the source tree by {@link #bundledTable()}.
+ * The net/http plugin's probe set ({@link NetHttpProbeSet}: its real descriptor, symbol and fields) without its BPF
+ * object, so the platform's analysis can be tested without loading the plugin jar. Its bundled offset table is the
+ * plugin's YAML, loaded from the source tree by {@link #bundledTable()}.
  */
 public final class NetHttpProbeSetFixture implements ProbeSet {
-  public static final String ID = "nethttp";
-  public static final String SERVE_HTTP = "net/http.serverHandler.ServeHTTP";
+  public static final String ID = NetHttpProbeSet.ID;
+  public static final String SERVE_HTTP = NetHttpProbeSet.SERVE_HTTP_SYMBOL;
 
-  public static final List<StructField> REQUIRED_FIELDS = List.of(
-      StructField.std("net/http.Request", "Method", "off_request_method"),
-      StructField.std("net/http.Request", "URL", "off_request_url"),
-      StructField.std("net/http.Request", "Proto", "off_request_proto"),
-      StructField.std("net/http.Request", "Host", "off_request_host"),
-      StructField.std("net/http.Request", "RemoteAddr", "off_request_remote_addr"),
-      StructField.std("net/http.Request", "TLS", "off_request_tls"),
-      StructField.std("net/url.URL", "Path", "off_url_path"),
-      StructField.std("net/http.response", "status", "off_response_status"));
+  private static final ProbeSetDescriptor DESCRIPTOR = new NetHttpProbeSet().descriptor();
 
-  public static final List<StructField> OPTIONAL_FIELDS = List.of(
-      StructField.std("net/http.http2responseWriter", "rws", "off_h2_response_writer_rws"),
-      StructField.std("net/http.http2responseWriterState", "req", "off_h2_response_writer_state_req"),
-      StructField.std("net/http.http2responseWriterState", "status", "off_h2_response_writer_state_status"),
-      StructField.std("net/http.response", "req", "off_response_req"));
+  /** The fields every probe of the set needs. */
+  public static final List<StructField> REQUIRED_FIELDS = DESCRIPTOR.probes().stream()
+      .flatMap(p -> p.requiredConstants().stream())
+      .map(c -> DESCRIPTOR.fields().stream().filter(f -> f.constant().equals(c)).findFirst().orElseThrow())
+      .distinct().toList();
 
-  private static final ProbeSetDescriptor DESCRIPTOR = descriptorOf();
-
-  private static ProbeSetDescriptor descriptorOf() {
-    ProbeSetDescriptor.Builder b = ProbeSetDescriptor.builder(ID)
-        .description("Go net/http server spans (test mirror)")
-        .bpfObject("bpf/nethttp.bpf.o")
-        .probe(new FunctionProbe(SERVE_HTTP, "nethttp_server_entry", "nethttp_server_return",
-            REQUIRED_FIELDS.stream().map(StructField::constant).toList(), FailureMode.WARN));
-    REQUIRED_FIELDS.forEach(b::field);
-    OPTIONAL_FIELDS.forEach(b::field);
-    return b.build();
-  }
+  /** The descriptor's other fields. */
+  public static final List<StructField> OPTIONAL_FIELDS =
+      DESCRIPTOR.fields().stream().filter(f -> !REQUIRED_FIELDS.contains(f)).toList();
 
   /** All fields, required first. */
   public static List<StructField> allFields() {
@@ -80,9 +62,15 @@ public final class NetHttpProbeSetFixture implements ProbeSet {
     return (record, header, sink) -> { };
   }
 
-  /** A placeholder BPF object (one byte), so that the agent's runtime wrappers can be built without the plugin. */
+  /**
+   * A placeholder BPF object (one byte), so that the agent's runtime wrappers can be built without the plugin's
+   * compiled object; every other resource (the offset table) is the plugin's own.
+   */
   @Override
-  public InputStream openResource(String name) {
-    return new ByteArrayInputStream(new byte[] {0});
+  public InputStream openResource(String name) throws java.io.IOException {
+    if (name.equals(DESCRIPTOR.bpfObjectResource())) {
+      return new ByteArrayInputStream(new byte[] {0});
+    }
+    return new NetHttpProbeSet().openResource(name);
   }
 }
