@@ -2,6 +2,7 @@ package io.goscope.testing;
 
 import static java.util.Objects.requireNonNull;
 
+import io.goscope.api.Nullable;
 import io.goscope.testing.PodCgroup.QosClass;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -40,6 +41,10 @@ import java.util.stream.Stream;
  *       --kill-child --mount-proc=merged/proc sh -c 'hostname <pod>; exec chroot merged argv...'}, so
  *       {@code /proc/<hostpid>/exe} resolves inside the overlay and {@code NSpid} shows
  *       two pids; the network namespace is the host's (the app listens on a loopback port);
+ *   <li>optionally ({@link Builder#rootEntry}), the root entered the way container runtimes do it, with the overlay
+ *       moved over {@code /} of the pod's mount namespace, so that the host reads {@code /proc/<hostpid>/exe} as the
+ *       path inside the container, and optionally ({@link Builder#hostPath}) host directories bind-mounted into the
+ *       container at their own path, as {@code hostPath} volumes;
  *   <li>a cgroup shaped like the kubelet's systemd driver with containerd
  *       ({@code /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid_>.slice/
  *       cri-containerd-<id>.scope}) in the v2 hierarchy and the v1 {@code pids}/{@code cpu} hierarchies, joined by a
@@ -66,6 +71,23 @@ public final class PodSandbox implements AutoCloseable {
   public static final String ADDRESS = "{address}";
   /** Placeholder in the command replaced by the port number; when present, start waits for the port. */
   public static final String PORT = "{port}";
+
+  /** How the app enters the container's root. */
+  public enum RootEntry {
+    /**
+     * {@code chroot <rootfs>} from the pod's mount namespace, whose root is still the host's: the host reads
+     * {@code /proc/<hostpid>/exe} as {@code <rootfs>/app/<name>}, and {@code /proc/<hostpid>/root/<that path>}
+     * does not exist. Simple, but no container runtime leaves the host's tree under a container.
+     */
+    CHROOT,
+    /**
+     * What runc does without {@code pivot_root} ({@code mount --move <rootfs> /}, then {@code chroot .}); the view
+     * is the same as after {@code pivot_root}: the host reads {@code /proc/<hostpid>/exe} as the path inside the
+     * container ({@code /app/<name>}), and {@code /proc/<hostpid>/root/app/<name>} is the same inode, as on a real
+     * node.
+     */
+    MOVE_MOUNT
+  }
 
   private static final String DIR_PREFIX = "goscope-pod-";
   private static final String OWNER_FILE = "owner";
@@ -286,9 +308,20 @@ public final class PodSandbox implements AutoCloseable {
       script.append("echo $$ > '").append(procs).append("' && ");
     }
     script.append("exec \"$@\"");
+    // In the pod's mount namespace (propagation private, so nothing below reaches the host's): host paths, then root.
+    StringBuilder enter = new StringBuilder("hostname \"$0\"");
+    for (Path d : spec.hostPaths) {
+      String at = quote(merged + d.toString());
+      enter.append(" && mkdir -p ").append(at).append(" && mount --bind ").append(quote(d.toString())).append(' ')
+          .append(at);
+    }
+    enter.append(switch (spec.rootEntry) {
+      case CHROOT -> " && exec chroot " + quote(merged.toString()) + " \"$@\"";
+      case MOVE_MOUNT -> " && cd " + quote(merged.toString()) + " && mount --move . / && exec chroot . \"$@\"";
+    });
     List<String> cmd = new ArrayList<>(List.of("sh", "-c", script.toString(), "sh",
         "unshare", "--mount", "--pid", "--uts", "--fork", "--kill-child", "--mount-proc=" + merged.resolve("proc"),
-        "sh", "-c", "hostname \"$0\" && exec \"$@\"", hostname(), "chroot", merged.toString()));
+        "sh", "-c", enter.toString(), hostname()));
     cmd.addAll(argv);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("app.log").toFile()));
@@ -323,13 +356,13 @@ public final class PodSandbox implements AutoCloseable {
     }
   }
 
-  /** The process in the cgroup that runs in a nested PID namespace with its executable inside the overlay. */
+  /** The process in the cgroup that runs in a nested PID namespace with the app's binary as its executable. */
   private long findApp() {
-    String root = merged.toString() + "/";
+    Path binary = spec.binaryOnHost(merged);
     for (long pid : cgroup.pids()) {
       try {
-        String exe = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "exe")).toString();
-        if (exe.startsWith(root) && nsPids(pid).size() == 2) {
+        // same file by device and inode: the link text differs with the root entry and is not the host's path
+        if (Files.isSameFile(Path.of("/proc", Long.toString(pid), "exe"), binary) && nsPids(pid).size() == 2) {
           return pid;
         }
       } catch (IOException e) {
@@ -488,6 +521,11 @@ public final class PodSandbox implements AutoCloseable {
     }
   }
 
+  /** {@code s} single-quoted for sh. */
+  private static String quote(String s) {
+    return "'" + s.replace("'", "'\\''") + "'";
+  }
+
   /** Tears down sandboxes whose owning JVM has died (a crashed or killed test run). */
   static synchronized void reapStale() {
     if (reaped) {
@@ -559,6 +597,8 @@ public final class PodSandbox implements AutoCloseable {
     private List<String> command = List.of();
     private final Map<String, String> env = new LinkedHashMap<>();
     private String podName;
+    private final List<Path> hostPaths = new ArrayList<>();
+    private RootEntry rootEntry = RootEntry.CHROOT;
 
     private Builder() {}
 
@@ -608,6 +648,38 @@ public final class PodSandbox implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Bind-mounts the existing host directory {@code dir} (absolute) into the container at the same path, as a
+     * {@code hostPath} volume mounted at its own path is (e.g. a node's shared binaries directory). The command may
+     * run a binary from it. May be called more than once.
+     */
+    public Builder hostPath(Path dir) {
+      requireNonNull(dir, "dir");
+      if (!dir.isAbsolute()) {
+        throw new IllegalArgumentException("host path must be absolute: " + dir);
+      }
+      hostPaths.add(dir.normalize());
+      return this;
+    }
+
+    /** How the app enters the container's root; {@link RootEntry#CHROOT} unless set. */
+    public Builder rootEntry(RootEntry entry) {
+      this.rootEntry = requireNonNull(entry, "entry");
+      return this;
+    }
+
+    /**
+     * The app's binary as the host reaches it: in a host path when the command runs one from there, else in the
+     * overlay ({@code rootfs}) or, before that is mounted, in the image layer ({@code rootfs} null).
+     */
+    private Path binaryOnHost(@Nullable Path rootfs) {
+      Path exe = Path.of(command.get(0)).normalize();
+      if (hostPaths.stream().anyMatch(exe::startsWith)) {
+        return exe;
+      }
+      return (rootfs != null ? rootfs : imageLayer).resolve(command.get(0).substring(1));
+    }
+
     /** Builds the root, the cgroup and the namespaces, and starts the app; waits for its port when it has one. */
     public PodSandbox start() throws InterruptedException {
       requireNonNull(podUid, "podUid");
@@ -616,10 +688,15 @@ public final class PodSandbox implements AutoCloseable {
       if (command.isEmpty()) {
         throw new IllegalStateException("start pod sandbox: no command");
       }
-      Path binary = imageLayer.resolve(command.get(0).substring(1));
+      for (Path d : hostPaths) {
+        if (!Files.isDirectory(d)) {
+          throw new IllegalArgumentException("start pod sandbox: host path " + d + " is not a directory");
+        }
+      }
+      Path binary = binaryOnHost(null);
       if (!Files.isExecutable(binary)) {
         throw new IllegalArgumentException("start pod sandbox: " + command.get(0) + " is not an executable in image "
-            + imageLayer);
+            + imageLayer + (hostPaths.isEmpty() ? "" : " or host paths " + hostPaths));
       }
       requireStatic(binary);
       PodCgroup.relativePath(podUid, containerId, qos); // validates ids before touching the system

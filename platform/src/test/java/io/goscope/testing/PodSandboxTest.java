@@ -121,6 +121,38 @@ class PodSandboxTest {
   }
 
   @Test
+  void movedRootShowsContainerPathsToTheHostAndHostPathsAreMountedAtTheirOwnPath() throws Exception {
+    PodSandbox.assumeSupported();
+    Path shared = Files.createDirectories(work.resolve("shared-binaries"));
+    Path sharedBinary = Files.copy(image.resolve("app/sandboxed-server"), shared.resolve("server"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    java.util.function.Supplier<PodSandbox.Builder> builder = () -> PodSandbox.builder()
+        .podUid(PodSandbox.randomPodUid()).containerId(PodSandbox.randomContainerId())
+        .podName("checkout-7d4b9c-x2x9z").imageLayer(image).rootEntry(PodSandbox.RootEntry.MOVE_MOUNT)
+        .hostPath(shared);
+    try (PodSandbox fromImage = builder.get().command("/app/sandboxed-server", "-addr", PodSandbox.ADDRESS).start()) {
+      long pid = fromImage.hostPid();
+      assertEquals(Path.of("/app/sandboxed-server"), Files.readSymbolicLink(Path.of("/proc/" + pid + "/exe")),
+          "the host reads the path inside the container, as on a real node");
+      assertTrue(Files.isSameFile(Path.of("/proc/" + pid + "/root/app/sandboxed-server"),
+          Path.of("/proc/" + pid + "/exe")));
+      assertTrue(Files.isSameFile(fromImage.rootfs().resolve("app/sandboxed-server"),
+          Path.of("/proc/" + pid + "/exe")));
+      assertEquals("pid=1 host=checkout-7d4b9c-x2x9z exe=/app/sandboxed-server", get(fromImage.port()));
+    }
+    try (PodSandbox fromHost = builder.get().command(sharedBinary.toString(), "-addr", PodSandbox.ADDRESS).start()) {
+      long pid = fromHost.hostPid();
+      assertEquals(sharedBinary, Files.readSymbolicLink(Path.of("/proc/" + pid + "/exe")), "same path as the host's");
+      assertTrue(Files.isSameFile(sharedBinary, Path.of("/proc/" + pid + "/exe")), "the host's very file");
+      assertEquals("pid=1 host=checkout-7d4b9c-x2x9z exe=" + sharedBinary, get(fromHost.port()));
+      fromHost.restart();
+      assertTrue(Files.isSameFile(sharedBinary, Path.of("/proc/" + fromHost.hostPid() + "/exe")), "after restart");
+    }
+    assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + shared + " "),
+        "the bind mount stayed in the pod's mount namespace");
+  }
+
+  @Test
   void restartGivesANewPidInTheSameContainer() throws Exception {
     PodSandbox.assumeSupported();
     try (PodSandbox pod = start(QosClass.BURSTABLE)) {

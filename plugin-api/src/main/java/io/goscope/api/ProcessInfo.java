@@ -10,7 +10,8 @@ import java.util.Map;
  *
  * @param pid process id in the host (agent's) pid namespace
  * @param namespacePids the {@code NSpid} line: the pid in each nested pid namespace, outermost first
- * @param executable the executable's path inside the process's own mount namespace ({@code /proc/<pid>/exe})
+ * @param executable the executable's path inside the process's own mount namespace, as the {@code /proc/<pid>/exe}
+ *     link reads: ending in {@code " (deleted)"} when the file was deleted or replaced since the process started
  * @param cmdline argv
  * @param environment the process's initial environment
  * @param startTimeTicks start time in clock ticks after boot ({@code /proc/<pid>/stat} field 22); with the pid it
@@ -27,6 +28,8 @@ public record ProcessInfo(
     long startTimeTicks,
     @Nullable String containerId,
     @Nullable String podUid) {
+  private static final String DELETED = " (deleted)";
+
   public ProcessInfo {
     requireNonNull(executable, "executable");
     namespacePids = List.copyOf(namespacePids);
@@ -34,10 +37,17 @@ public record ProcessInfo(
     environment = Map.copyOf(environment);
   }
 
+  /**
+   * The executable's path without the kernel's {@code " (deleted)"} mark: the path the process was started from,
+   * e.g. {@code /app/bin/server}, as Go's {@code os.Executable} reports it.
+   */
+  public String executablePath() {
+    return executable.endsWith(DELETED) ? executable.substring(0, executable.length() - DELETED.length()) : executable;
+  }
+
   /** The executable's file name, e.g. {@code server} for {@code /app/bin/server}. */
   public String executableName() {
-    int slash = executable.lastIndexOf('/');
-    String name = slash < 0 ? executable : executable.substring(slash + 1);
-    return name.endsWith(" (deleted)") ? name.substring(0, name.length() - " (deleted)".length()) : name;
+    String path = executablePath();
+    return path.substring(path.lastIndexOf('/') + 1);
   }
 }

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * One node as the Kubernetes end-to-end tests see it: a fake API server, an OTLP receiver, a rules directory, the
@@ -153,12 +154,21 @@ final class TracedNode implements AutoCloseable {
   /** Creates a pod of {@code workload} in the API (kubelet would see it first), then stands it up on the node. */
   RunningPod runPod(FakeCluster.Workload workload, String podName, QosClass qos, Map<String, String> extraLabels,
       Map<String, String> annotations) throws InterruptedException {
+    return runPod(workload, podName, qos, extraLabels, annotations, UnaryOperator.identity());
+  }
+
+  /**
+   * As {@link #runPod(FakeCluster.Workload, String, QosClass, Map, Map)}, with the sandbox adjusted by
+   * {@code sandboxSpec} before it starts (root entry, host paths, another command).
+   */
+  RunningPod runPod(FakeCluster.Workload workload, String podName, QosClass qos, Map<String, String> extraLabels,
+      Map<String, String> annotations, UnaryOperator<PodSandbox.Builder> sandboxSpec) throws InterruptedException {
     String containerId = PodSandbox.randomContainerId();
     Pod pod = cluster.createPod(workload, podName, workload.deployment(), containerId, qos, extraLabels,
         annotations);
-    PodSandbox sandbox = PodSandbox.builder().podUid(pod.getMetadata().getUid()).containerId(containerId)
-        .qosClass(qos).podName(podName).imageLayer(image)
-        .command("/app/" + BINARY, "-addr", PodSandbox.ADDRESS).start();
+    PodSandbox sandbox = sandboxSpec.apply(PodSandbox.builder().podUid(pod.getMetadata().getUid())
+        .containerId(containerId).qosClass(qos).podName(podName).imageLayer(image)
+        .command("/app/" + BINARY, "-addr", PodSandbox.ADDRESS)).start();
     synchronized (sandboxes) {
       sandboxes.add(sandbox);
     }

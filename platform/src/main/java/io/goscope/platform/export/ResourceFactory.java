@@ -114,7 +114,7 @@ public final class ResourceFactory {
     AttributesBuilder facts = Attributes.builder()
         .put(PROCESS_PID, (long) process.pid())
         .put(PROCESS_EXECUTABLE_NAME, process.executableName())
-        .put(PROCESS_EXECUTABLE_PATH, process.executable())
+        .put(PROCESS_EXECUTABLE_PATH, process.executablePath())
         .put(PROCESS_RUNTIME_NAME, "go");
     if (goVersion != null && !goVersion.isEmpty()) {
       facts.put(PROCESS_RUNTIME_VERSION, goVersion);

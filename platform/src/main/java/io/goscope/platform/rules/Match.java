@@ -62,7 +62,7 @@ public record Match(
     if (executable != null && !executable.matches(process.executableName())) {
       return false;
     }
-    if (executablePath != null && !executablePath.matches(stripDeleted(process.executable()))) {
+    if (executablePath != null && !executablePath.matches(process.executablePath())) {
       return false;
     }
     if (cmdline != null && !cmdline.matcher(String.join(" ", process.cmdline())).find()) {
@@ -105,10 +105,6 @@ public record Match(
       }
     }
     return true;
-  }
-
-  private static String stripDeleted(String path) {
-    return path.endsWith(" (deleted)") ? path.substring(0, path.length() - " (deleted)".length()) : path;
   }
 
   @Override

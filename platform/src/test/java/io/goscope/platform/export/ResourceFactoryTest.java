@@ -42,6 +42,17 @@ class ResourceFactoryTest {
   }
 
   @Test
+  void deletedExecutableIsReportedByThePathItWasStartedFrom() {
+    ProcessInfo replaced = new ProcessInfo(4242, List.of(4242), "/var/lib/apm-binaries/checkout (deleted)",
+        List.of("/var/lib/apm-binaries/checkout"), Map.of(), 123L, null, null);
+    Resource r = factory(Map.of()).create(replaced, "go1.19.8", Attributes.empty());
+    assertEquals("/var/lib/apm-binaries/checkout", r.getAttribute(ResourceFactory.PROCESS_EXECUTABLE_PATH),
+        "no kernel mark in the attribute, as os.Executable reports it");
+    assertEquals("checkout", r.getAttribute(ResourceFactory.PROCESS_EXECUTABLE_NAME));
+    assertEquals("checkout", r.getAttribute(ResourceFactory.SERVICE_NAME));
+  }
+
+  @Test
   void agentWideAttributesApplyButAgentWideServiceNameDoesNot() {
     ResourceFactory f = factory(Map.of(
         "otel.service.name", "daemonset",
