@@ -434,11 +434,25 @@ public final class Agent implements AutoCloseable {
 
   /** Records a decision against a process; logs it (at WARN when {@code rule} selected it) if it is new. */
   private void decline(ProcessSnapshot s, String reason, @Nullable String rule) {
+    decline(s, reason, rule, false);
+  }
+
+  /**
+   * Records that a process is not traced and logs it once per process instance when a rule selected it: at WARN,
+   * or at INFO when {@code expected} (a rule on a pod or namespace also selects its shells and sidecars, which are
+   * not Go).
+   */
+  private void decline(ProcessSnapshot s, String reason, @Nullable String rule, boolean expected) {
     Decision d = new Decision(s.info().startTimeTicks(), s.executableKey(), reason);
     Decision previous = declined.put(s.pid(), d);
     if (rule != null && !d.equals(previous)) {
-      log.warn("process not instrumented pid={} exe={} rule={} reason={}", s.pid(), s.info().executable(), rule,
-          reason);
+      if (expected) {
+        log.info("process not instrumented pid={} exe={} rule={} reason={}", s.pid(), s.info().executable(), rule,
+            reason);
+      } else {
+        log.warn("process not instrumented pid={} exe={} rule={} reason={}", s.pid(), s.info().executable(), rule,
+            reason);
+      }
     }
   }
 
@@ -470,7 +484,7 @@ public final class Agent implements AutoCloseable {
       return;
     }
     if (!isGo.get()) {
-      decline(s, "not a Go binary", rule);
+      decline(s, "not a Go binary", rule, true);
       return;
     }
     awaitDetach(pid);
