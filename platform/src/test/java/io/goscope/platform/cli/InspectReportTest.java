@@ -205,6 +205,28 @@ class InspectReportTest {
     }
   }
 
+  /** The esbuild-matrix releases built with Go 1.17 and later (.ci/fetch-test-binaries esbuild-matrix). */
+  static Stream<String> registerAbiEsbuilds() {
+    return Stream.of("0.14.10", "0.14.40", "0.19.12", "0.27.7", "0.28.2");
+  }
+
+  /** From Go 1.17 to the newest, a stripped binary built by others plans to attach, offsets from type metadata. */
+  @ParameterizedTest(name = "esbuild {0}")
+  @MethodSource("registerAbiEsbuilds")
+  void esbuildReleasesWillAttach(String esbuild) throws Exception {
+    Path bin = TestBinaries.esbuild(esbuild);
+    JsonNode set = JSON.readTree(JsonWriter.write(report(bin))).get("probeSets").get(0);
+    JsonNode fn = set.get("functions").get(0);
+    assertTrue(fn.get("found").asBoolean(), fn.toString());
+    if (CapstoneX86Decoder.available() || "true".equals(System.getenv("CI"))) {
+      assertEquals("will attach", set.get("verdict").asText(), set.toString());
+      assertTrue(fn.get("returnSites").asInt() > 0, fn.toString());
+    }
+    for (JsonNode f : set.get("fields")) {
+      assertEquals("TYPE_METADATA", f.get("source").asText(), f.toString());
+    }
+  }
+
   /**
    * A Go 1.16 binary (esbuild 0.11.23, stack ABI) is parsed like any other: the function is located and the fields
    * resolved, only attaching is refused, with the reason.
