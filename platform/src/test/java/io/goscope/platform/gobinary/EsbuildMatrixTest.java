@@ -88,7 +88,8 @@ class EsbuildMatrixTest {
   @MethodSource("releases")
   void readsEveryLayout(Release r) {
     Path bin = TestBinaries.esbuild(r.esbuild());
-    if (GoBuilder.goAvailable()) {
+    boolean go = GoBuilder.goAvailable();
+    if (go) {
       goToolVersion(bin).ifPresentOrElse(
           v -> assertEquals(r.go(), v, "go version " + bin),
           () -> assertFalse(r.buildInfoBlob(), "go version cannot read " + bin + " although it has build info"));
@@ -102,6 +103,9 @@ class EsbuildMatrixTest {
       GoBuildInfo bi = b.buildInfo().orElseThrow();
       assertEquals("github.com/evanw/esbuild", bi.mainModule().orElseThrow().path());
       assertEquals(r.buildInfoBlob(), b.buildId().isPresent(), "build id");
+      if (go) {
+        assertEquals(goTool("tool", "buildid", bin.toString()), b.buildId().orElse(""), "go tool buildid");
+      }
 
       Pclntab p = b.pclntab();
       assertEquals(r.pclntabMagic(), p.magic(), String.format("magic 0x%08x", p.magic()));
@@ -237,20 +241,24 @@ class EsbuildMatrixTest {
 
   /** {@code go version <bin>}'s answer, empty when the toolchain cannot read the file. */
   private static Optional<String> goToolVersion(Path bin) {
+    // "<path>: go1.20.12", or "<path>: could not read Go build info ..." (exit status 0 in Go 1.19)
+    Matcher m = GO_VERSION_LINE.matcher(goTool("version", bin.toString()));
+    return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+  }
+
+  /** The trimmed output of {@code go <args>}, "" when it fails. */
+  private static String goTool(String... args) {
+    List<String> cmd = new java.util.ArrayList<>(List.of("go"));
+    cmd.addAll(List.of(args));
     try {
-      Process proc = new ProcessBuilder("go", "version", bin.toString()).redirectErrorStream(true).start();
+      Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-      if (!proc.waitFor(60, TimeUnit.SECONDS)) {
-        return Optional.empty();
-      }
-      // "<path>: go1.20.12", or "<path>: could not read Go build info ..." (exit status 0 in Go 1.19)
-      Matcher m = GO_VERSION_LINE.matcher(out);
-      return proc.exitValue() == 0 && m.find() ? Optional.of(m.group(1)) : Optional.empty();
+      return proc.waitFor(60, TimeUnit.SECONDS) && proc.exitValue() == 0 ? out : "";
     } catch (IOException e) {
-      return Optional.empty();
+      return "";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return Optional.empty();
+      return "";
     }
   }
 }
