@@ -124,9 +124,9 @@ final class InspectCommand {
   private static void printText(Map<String, Object> r, PrintStream out) {
     out.println("binary:     " + r.get("path"));
     out.println("go version: " + r.get("goVersion"));
-    out.println("build id:   " + r.get("buildId"));
+    out.println("build id:   " + orNone(r.get("buildId")));
     out.println("stripped:   " + r.get("stripped") + "    pie: " + r.get("pie"));
-    out.println("main module: " + r.get("mainModule"));
+    out.println("main module: " + orNone(r.get("mainModule")));
     Map<String, String> mods = (Map<String, String>) r.get("modules");
     if (mods != null && !mods.isEmpty()) {
       out.println("modules:");
@@ -144,10 +144,15 @@ final class InspectCommand {
       out.println("  fields:");
       for (Object fo : (List<Object>) p.get("fields")) {
         Map<String, Object> f = (Map<String, Object>) fo;
-        out.printf("    %-36s %6s  %s%n", f.get("field"), f.get("offset") == null ? "-" : f.get("offset"),
+        out.printf("    %-42s %6s  %s%n", f.get("field"), f.get("offset") == null ? "-" : f.get("offset"),
             f.get("source"));
       }
     }
+  }
+
+  /** Absent values (no build ID, no module info: some release pipelines strip both) print as "none". */
+  private static Object orNone(Object v) {
+    return v == null ? "none" : v;
   }
 
   private static String hex(long v) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.goscope.api.Nullable;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -61,7 +62,9 @@ public record GoBuildInfo(
     return Optional.empty();
   }
 
-  private static GoBuildInfo parseBlob(ElfFile elf, ByteBuffer b) {
+  private static GoBuildInfo parseBlob(ElfFile elf, ByteBuffer blob) {
+    // Little-endian whatever the caller's view says (a ByteBuffer.slice() of the mapping is big-endian).
+    ByteBuffer b = blob.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     if (b.capacity() < HEADER || !startsWith(b, 0, MAGIC)) {
       throw elf.error(".go.buildinfo: missing magic");
     }

@@ -3,6 +3,7 @@ package io.goscope.platform.gobinary;
 import static java.util.Objects.requireNonNull;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
@@ -38,10 +39,12 @@ public final class Pclntab {
   private final int ftabEntrySize;
   private int[] hashIndex;
 
-  private Pclntab(ElfFile elf, long vaddr, ByteBuffer data) {
+  private Pclntab(ElfFile elf, long vaddr, ByteBuffer raw) {
     this.elf = elf;
     this.vaddr = vaddr;
-    this.data = data;
+    // A view of our own in little-endian order: ByteBuffer.slice() and duplicate() reset the order to big-endian,
+    // so a caller's slice of a little-endian mapping would otherwise be read byte-swapped.
+    this.data = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     int cap = data.capacity();
     if (cap < 16) {
       throw problem("too small (" + cap + " bytes)");
@@ -85,7 +88,10 @@ public final class Pclntab {
     }
   }
 
-  /** Parses a pclntab whose bytes are {@code data}, located at link-time address {@code vaddr}. */
+  /**
+   * Parses a pclntab whose bytes are {@code data} (read little-endian whatever the buffer's order), located at
+   * link-time address {@code vaddr}.
+   */
   public static Pclntab parse(ElfFile elf, long vaddr, ByteBuffer data) {
     requireNonNull(elf, "elf");
     requireNonNull(data, "data");

@@ -52,9 +52,12 @@ public final class ProbePlanner {
     String failure = null;
     String abiProblem = abiProblem(binary);
     for (FunctionProbe probe : descriptor.probes()) {
-      FunctionPlan plan = abiProblem != null
-          ? FunctionPlan.skipped(probe, abiProblem, 0, -1, List.of())
-          : planFunction(binary, probe, byConstant);
+      FunctionPlan plan = planFunction(binary, probe, byConstant);
+      if (abiProblem != null) {
+        // Still located, so that inspect shows where the function is; only attaching is refused.
+        plan = FunctionPlan.skipped(probe, abiProblem, plan.address(), plan.entryFileOffset(),
+            plan.returnFileOffsets());
+      }
       functions.add(plan);
       if (!plan.willAttach()) {
         String msg = "probe set " + descriptor.id() + " probe " + probe.symbol() + " " + plan.verdict();

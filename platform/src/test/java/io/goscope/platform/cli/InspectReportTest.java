@@ -15,6 +15,7 @@ import io.goscope.platform.instrument.ProbePlanner;
 import io.goscope.platform.sys.CapstoneX86Decoder;
 import io.goscope.testing.GoBuilder;
 import io.goscope.testing.GoToolTruth;
+import io.goscope.testing.TestBinaries;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -200,6 +201,86 @@ class InspectReportTest {
         assertEquals(GO_126_OFFSETS.get(name), off, name);
       } else {
         assertTrue(off >= 0 && off < 4096 && off % 8 == 0, f.toString());
+      }
+    }
+  }
+
+  /** The esbuild-matrix releases built with Go 1.17 and later (.ci/fetch-test-binaries esbuild-matrix). */
+  static Stream<String> registerAbiEsbuilds() {
+    return Stream.of("0.14.10", "0.14.40", "0.19.12", "0.27.7", "0.28.2");
+  }
+
+  /** From Go 1.17 to the newest, a stripped binary built by others plans to attach, offsets from type metadata. */
+  @ParameterizedTest(name = "esbuild {0}")
+  @MethodSource("registerAbiEsbuilds")
+  void esbuildReleasesWillAttach(String esbuild) throws Exception {
+    Path bin = TestBinaries.esbuild(esbuild);
+    JsonNode set = JSON.readTree(JsonWriter.write(report(bin))).get("probeSets").get(0);
+    JsonNode fn = set.get("functions").get(0);
+    assertTrue(fn.get("found").asBoolean(), fn.toString());
+    if (CapstoneX86Decoder.available() || "true".equals(System.getenv("CI"))) {
+      assertEquals("will attach", set.get("verdict").asText(), set.toString());
+      assertTrue(fn.get("returnSites").asInt() > 0, fn.toString());
+    }
+    for (JsonNode f : set.get("fields")) {
+      assertEquals("TYPE_METADATA", f.get("source").asText(), f.toString());
+    }
+  }
+
+  /**
+   * A Go 1.16 binary (esbuild 0.11.23, stack ABI) is parsed like any other: the function is located and the fields
+   * resolved, only attaching is refused, with the reason.
+   */
+  @Test
+  void goBelow117IsInspectedButNotAttached() throws Exception {
+    Path bin = TestBinaries.esbuild("0.11.23");
+    JsonNode json = JSON.readTree(JsonWriter.write(report(bin)));
+    assertEquals("go1.16.3", json.get("goVersion").asText());
+    assertEquals("github.com/evanw/esbuild (devel)", json.get("mainModule").asText());
+    JsonNode set = json.get("probeSets").get(0);
+    assertTrue(set.get("verdict").asText().startsWith("skipped: "), set.toString());
+    JsonNode fn = set.get("functions").get(0);
+    assertEquals("skipped: built with go1.16.3, which passes arguments on the stack; probes need the register ABI"
+        + " (Go 1.17+)", fn.get("verdict").asText());
+    try (GoBinary b = GoBinary.open(bin)) {
+      var serve = b.function(NetHttpProbeSetFixture.SERVE_HTTP).orElseThrow();
+      assertTrue(fn.get("found").asBoolean(), fn.toString());
+      assertEquals("0x" + Long.toHexString(serve.entry()), fn.get("address").asText());
+      assertEquals("0x" + Long.toHexString(serve.entryFileOffset()), fn.get("fileOffset").asText());
+    }
+    if (CapstoneX86Decoder.available()) {
+      assertTrue(fn.get("returnSites").asInt() > 0, fn.toString());
+    }
+    for (JsonNode f : set.get("fields")) {
+      assertEquals("TYPE_METADATA", f.get("source").asText(), f.toString());
+      String name = f.get("field").asText();
+      if (GO_126_OFFSETS.containsKey(name)) {
+        assertEquals(GO_126_OFFSETS.get(name), f.get("offset").asLong(), name);
+      }
+    }
+  }
+
+  /** esbuild 0.27 ships without build ID: the text report says so instead of printing "null". */
+  @Test
+  void absentBuildIdPrintsNone() throws Exception {
+    Path bin = TestBinaries.esbuild("0.27.7");
+    var out = new java.io.ByteArrayOutputStream();
+    var err = new java.io.ByteArrayOutputStream();
+    Path emptyPlugins = Files.createDirectories(OUT.resolve("no-plugins")).toAbsolutePath();
+    String old = System.getProperty("goscope.plugins.dir");
+    System.setProperty("goscope.plugins.dir", emptyPlugins.toString());
+    try {
+      assertEquals(0, Main.run(new String[] {"inspect", bin.toString()}, new java.io.PrintStream(out),
+          new java.io.PrintStream(err)), err.toString());
+      String text = out.toString();
+      assertTrue(text.contains("go version: go1.25.7"), text);
+      assertTrue(text.contains("build id:   none"), text);
+      assertTrue(text.contains("main module: github.com/evanw/esbuild (devel)"), text);
+    } finally {
+      if (old == null) {
+        System.clearProperty("goscope.plugins.dir");
+      } else {
+        System.setProperty("goscope.plugins.dir", old);
       }
     }
   }

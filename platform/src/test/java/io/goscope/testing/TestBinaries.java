@@ -1,0 +1,63 @@
+package io.goscope.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Go binaries built by others, fetched by {@code .ci/fetch-test-binaries} (the Makefile's test target passes their
+ * paths in environment variables). A test that needs one skips with the reason when it is not configured, and fails
+ * instead under {@code CI=true}, where a missing binary means the fetch failed.
+ */
+public final class TestBinaries {
+  /** Paths of the {@code esbuild-matrix} binaries, one a line (or separated by the path separator). */
+  public static final String ESBUILD_MATRIX = "GOSCOPE_ESBUILD_MATRIX";
+
+  private static final Pattern VERSION = Pattern.compile("\"version\"\\s*:\\s*\"([^\"]+)\"");
+
+  private TestBinaries() {}
+
+  /**
+   * The esbuild release {@code version} from {@value #ESBUILD_MATRIX} (env or system property), identified by the
+   * {@code package.json} next to its {@code bin/}; skips or (CI) fails when it is not there.
+   */
+  public static Path esbuild(String version) {
+    String configured = System.getProperty(ESBUILD_MATRIX, System.getenv(ESBUILD_MATRIX));
+    if (configured == null || configured.isBlank()) {
+      BpfAssumptions.skipOrFail(ESBUILD_MATRIX + " not set: run ./.ci/fetch-test-binaries esbuild-matrix and pass"
+          + " its output (the Makefile's test target does)");
+    }
+    Map<String, Path> byVersion = esbuildsByVersion(configured);
+    Path p = byVersion.get(version);
+    if (p == null) {
+      BpfAssumptions.skipOrFail("esbuild " + version + " not among " + ESBUILD_MATRIX + " " + byVersion.keySet()
+          + " (did ./.ci/fetch-test-binaries esbuild-matrix fail?)");
+    }
+    return p;
+  }
+
+  private static Map<String, Path> esbuildsByVersion(String configured) {
+    Map<String, Path> out = new LinkedHashMap<>();
+    for (String s : configured.split("[\\r\\n" + java.io.File.pathSeparator + "]+")) {
+      Path bin = Path.of(s.trim());
+      if (s.isBlank() || !Files.isRegularFile(bin)) {
+        continue;
+      }
+      Path pkg = bin.toAbsolutePath().getParent().resolveSibling("package.json");
+      try {
+        Matcher m = VERSION.matcher(Files.isRegularFile(pkg) ? Files.readString(pkg) : "");
+        if (m.find()) {
+          out.put(m.group(1), bin);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("read " + pkg, e);
+      }
+    }
+    return out;
+  }
+}
