@@ -41,7 +41,7 @@ import java.util.stream.Stream;
  *       --kill-child --mount-proc=merged/proc sh -c 'hostname <pod>; exec chroot merged argv...'}, so
  *       {@code /proc/<hostpid>/exe} resolves inside the overlay and {@code NSpid} shows
  *       two pids; the network namespace is the host's (the app listens on a loopback port);
- *   <li>optionally ({@link Builder#rootEntry}), the root entered the way container runtimes do it, with the overlay
+ *   <li>by default ({@link Builder#rootEntry}), the root entered the way container runtimes do it, with the overlay
  *       moved over {@code /} of the pod's mount namespace, so that the host reads {@code /proc/<hostpid>/exe} as the
  *       path inside the container, and optionally ({@link Builder#hostPath}) host directories bind-mounted into the
  *       container at their own path, as {@code hostPath} volumes;
@@ -598,7 +598,7 @@ public final class PodSandbox implements AutoCloseable {
     private final Map<String, String> env = new LinkedHashMap<>();
     private String podName;
     private final List<Path> hostPaths = new ArrayList<>();
-    private RootEntry rootEntry = RootEntry.CHROOT;
+    private RootEntry rootEntry = RootEntry.MOVE_MOUNT;
 
     private Builder() {}
 
@@ -662,7 +662,7 @@ public final class PodSandbox implements AutoCloseable {
       return this;
     }
 
-    /** How the app enters the container's root; {@link RootEntry#CHROOT} unless set. */
+    /** How the app enters the container's root; {@link RootEntry#MOVE_MOUNT} (as a real runtime does) unless set. */
     public Builder rootEntry(RootEntry entry) {
       this.rootEntry = requireNonNull(entry, "entry");
       return this;
