@@ -21,10 +21,20 @@ case "$duration" in
   *s) secs=${duration%s} ;;
   *) secs=$duration ;;
 esac
+inputs=platform/src/test/resources/io/goscope/platform/gobinary/fuzz/ParserFuzzTestInputs
 for m in "${methods[@]}"; do
   echo "=== fuzzing ParserFuzzTest#$m for $duration"
+  before=$(find "$inputs/$m" -name 'crash-*' -o -name 'timeout-*' 2>/dev/null | wc -l)
+  # The run ends by SIGINT (or maxDuration), which Maven reports as a failure: judge by the findings saved, not
+  # by the exit status.
   JAZZER_FUZZ=1 timeout --signal=INT $((secs + 90)) mvn -o -q -B -pl platform -am test \
     -Dtest="ParserFuzzTest#$m" -Dsurefire.failIfNoSpecifiedTests=false \
     -Djazzer.max_duration="$duration" -Djazzer.instrumentation_includes='io.goscope.**' \
-    -Djazzer.keep_going=5 || echo "!!! $m: findings (see above and ParserFuzzTestInputs/$m/)"
+    -Djazzer.keep_going=5 || true
+  after=$(find "$inputs/$m" -name 'crash-*' -o -name 'timeout-*' 2>/dev/null | wc -l)
+  if [[ $after -gt $before ]]; then
+    echo "!!! $m: $((after - before)) new finding(s) in $inputs/$m/"
+  else
+    echo "--- $m: no finding"
+  fi
 done
