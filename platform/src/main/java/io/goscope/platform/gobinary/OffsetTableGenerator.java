@@ -2,6 +2,7 @@ package io.goscope.platform.gobinary;
 
 import static java.util.Objects.requireNonNull;
 
+import io.goscope.api.Nullable;
 import io.goscope.api.StructField;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,9 +28,13 @@ import java.util.TreeMap;
  *
  * <pre>
  * java -cp goscope-platform.jar io.goscope.platform.gobinary.OffsetTableGenerator \
- *     --out nethttp-offsets.yaml [--merge] --field net/http.Request.Method --field std:net/url.URL.Path \
+ *     --out nethttp-offsets.yaml [--merge] [--type-metadata] --field net/http.Request.Method --field std:net/url.URL.Path \
  *     [--fields-file list.txt] app-go1.19 app-go1.20 ...
  * </pre>
+ *
+ * <p>With {@code --type-metadata}, a field DWARF does not answer (a stripped binary built by someone else, e.g. a
+ * release of a tool built with a Go version this machine has no toolchain for) is read from the binary's Go runtime
+ * type metadata instead, and its provenance says so ({@code type metadata go1.26.5 esbuild}).
  *
  * <p>A field is {@code [module:]struct.field} (module defaults to {@code std}). Exit status: 0 when every field was
  * found in every binary, 1 when some were missing (the rest are still written), 2 on usage or I/O errors.
@@ -38,6 +43,7 @@ public final class OffsetTableGenerator {
   private final Map<String, TreeMap<GoVersion, OffsetTable.Range>> ranges = new LinkedHashMap<>();
   private final Map<String, StructField> keys = new LinkedHashMap<>();
   private final List<String> missing = new ArrayList<>();
+  @Nullable private FieldResolver typeMetadata;
 
   /** Starts from the entries of {@code existing} (may be empty). */
   public OffsetTableGenerator(OffsetTable existing) {
@@ -47,6 +53,12 @@ public final class OffsetTableGenerator {
         put(f, r);
       }
     }
+  }
+
+  /** Also reads fields DWARF does not answer from the binary's Go runtime type metadata. */
+  public OffsetTableGenerator withTypeMetadata() {
+    typeMetadata = new FieldResolver(List.of(), null);
+    return this;
   }
 
   /** Parses {@code [module:]struct.field}. */
@@ -67,7 +79,10 @@ public final class OffsetTableGenerator {
     return new StructField(module, rest.substring(0, dot), rest.substring(dot + 1), "-");
   }
 
-  /** Adds the DWARF offsets of {@code fields} found in {@code binary}; returns how many were missing. */
+  /**
+   * Adds the DWARF offsets (or, {@link #withTypeMetadata() if enabled}, type-metadata offsets) of {@code fields}
+   * found in {@code binary}; returns how many were missing.
+   */
   public int addBinary(GoBinary binary, List<StructField> fields) {
     requireNonNull(binary, "binary");
     String name = binary.path().getFileName().toString();
@@ -93,12 +108,21 @@ public final class OffsetTableGenerator {
         to = new GoVersion(v.major(), v.minor(), v.patch() + 1,
             "v" + v.major() + "." + v.minor() + "." + (v.patch() + 1));
       }
+      String how = "dwarf";
+      if (off.isEmpty() && typeMetadata != null) {
+        ResolvedField r = typeMetadata.resolve(binary, f);
+        if (r.source() == FieldSource.TYPE_METADATA) {
+          off = r.offset();
+          how = "type metadata";
+        }
+      }
       if (off.isEmpty()) {
-        missing.add(f.qualifiedName() + " in " + name + (dwarf.isEmpty() ? ": no DWARF" : ": not in DWARF"));
+        missing.add(f.qualifiedName() + " in " + name + (dwarf.isEmpty() ? ": no DWARF" : ": not in DWARF")
+            + (typeMetadata != null ? " nor type metadata" : ""));
         miss++;
         continue;
       }
-      put(f, new OffsetTable.Range(from, to, off.getAsLong(), "dwarf " + go + " " + name, 0));
+      put(f, new OffsetTable.Range(from, to, off.getAsLong(), how + " " + go + " " + name, 0));
     }
     return miss;
   }
@@ -161,6 +185,7 @@ public final class OffsetTableGenerator {
   static int run(String[] args, PrintStream out, PrintStream err) {
     Path output = null;
     boolean merge = false;
+    boolean typeMetadata = false;
     List<StructField> fields = new ArrayList<>();
     List<Path> binaries = new ArrayList<>();
     try {
@@ -168,6 +193,7 @@ public final class OffsetTableGenerator {
         switch (args[i]) {
           case "--out" -> output = Path.of(args[++i]);
           case "--merge" -> merge = true;
+          case "--type-metadata" -> typeMetadata = true;
           case "--field" -> fields.add(parseField(args[++i]));
           case "--fields-file" -> {
             for (String line : Files.readAllLines(Path.of(args[++i]), StandardCharsets.UTF_8)) {
@@ -186,12 +212,12 @@ public final class OffsetTableGenerator {
       }
     } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException | IOException e) {
       err.println("offset table generator: " + e.getMessage());
-      err.println("usage: OffsetTableGenerator --out FILE [--merge] (--field [module:]pkg.Type.field | "
+      err.println("usage: OffsetTableGenerator --out FILE [--merge] [--type-metadata] (--field [module:]pkg.Type.field | "
           + "--fields-file FILE)... BINARY...");
       return 2;
     }
     if (output == null || fields.isEmpty() || binaries.isEmpty()) {
-      err.println("usage: OffsetTableGenerator --out FILE [--merge] (--field [module:]pkg.Type.field | "
+      err.println("usage: OffsetTableGenerator --out FILE [--merge] [--type-metadata] (--field [module:]pkg.Type.field | "
           + "--fields-file FILE)... BINARY...");
       return 2;
     }
@@ -199,6 +225,9 @@ public final class OffsetTableGenerator {
       OffsetTable existing = merge && Files.exists(output) ? OffsetTable.load(output)
           : OffsetTable.empty(output.toString());
       OffsetTableGenerator gen = new OffsetTableGenerator(existing);
+      if (typeMetadata) {
+        gen.withTypeMetadata();
+      }
       List<String> versions = new ArrayList<>();
       for (Path b : binaries) {
         try (GoBinary binary = GoBinary.open(b)) {

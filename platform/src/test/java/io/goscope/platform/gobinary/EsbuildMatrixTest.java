@@ -67,13 +67,16 @@ class EsbuildMatrixTest {
   /**
    * Offsets from the Go sources of every release covered: net/http.Request's and net/url.URL's leading fields have
    * not moved since Go 1.8 (Go 1.26 reordered URL's tail, not Path); response.status is 120 throughout (1.23 moved
-   * fields around it); http2responseWriterState lost its {@code body *http2requestBody} field in Go 1.20.
+   * fields around it); http2responseWriterState lost its {@code body *http2requestBody} field in Go 1.20; both
+   * response writers keep their {@code req *Request} right after their first pointer.
    */
   static Map<String, Long> expectedOffsets(GoVersion v) {
     Map<String, Long> m = new HashMap<>(Map.of(
         "net/http.Request.Method", 0L, "net/http.Request.URL", 16L, "net/http.Request.Proto", 24L,
         "net/http.Request.Host", 128L, "net/http.Request.RemoteAddr", 176L, "net/http.Request.TLS", 208L,
-        "net/url.URL.Path", 56L, "net/http.response.status", 120L, "net/http.http2responseWriter.rws", 0L));
+        "net/url.URL.Path", 56L, "net/http.response.status", 120L, "net/http.http2responseWriter.rws", 0L,
+        "net/http.response.req", 8L));
+    m.put("net/http.http2responseWriterState.req", 8L);
     m.put("net/http.http2responseWriterState.status", v.atLeast(1, 20) ? 72L : 80L);
     return m;
   }
@@ -198,9 +201,14 @@ class EsbuildMatrixTest {
     Map<String, Long> expected = expectedOffsets(r.goVersion());
     List<StructField> fields = NetHttpProbeSetFixture.allFields();
     List<ResolvedField> resolved = new FieldResolver(List.of(), null).resolveAll(b, fields, List.of());
+    OffsetTable shipped = NetHttpProbeSetFixture.bundledTable();
     for (ResolvedField f : resolved) {
       assertEquals(FieldSource.TYPE_METADATA, f.source(), f.toString());
       assertEquals(expected.get(f.field().qualifiedName()), f.offset().getAsLong(), f.toString());
+      // The plugin's shipped table, where it covers this Go version, says the same.
+      StructField sf = f.field();
+      shipped.find(sf.module(), r.goVersion(), sf.structType(), sf.field()).ifPresent(m ->
+          assertEquals(f.offset().getAsLong(), m.offset(), "shipped table " + m.origin() + " for " + f));
     }
     TypeMetadata types = TypeMetadata.of(b);
     for (String struct : List.of("net/http.Request", "net/url.URL", "net/http.response",

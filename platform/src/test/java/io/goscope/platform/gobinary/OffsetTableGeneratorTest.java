@@ -82,6 +82,27 @@ class OffsetTableGeneratorTest {
   }
 
   @Test
+  void strippedBinaryFallsBackToTypeMetadataWhenAsked(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("t.yaml");
+    List<String> args = new ArrayList<>(List.of("--out", out.toString(), "--type-metadata"));
+    for (String f : FieldFixtures.FIELDS) {
+      args.add("--field");
+      args.add(f);
+    }
+    args.add(FieldFixtures.strippedSw().toString());
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertEquals(0, run(args, err), err.toString());
+    OffsetTable t = OffsetTable.load(out);
+    Map<String, Long> truth = FieldFixtures.goDwarfOffsets(FieldFixtures.plain()); // the unstripped twin
+    for (String f : FieldFixtures.FIELDS) {
+      assertEquals(OptionalLong.of(truth.get(f)),
+          t.lookup("std", GoVersion.parse("1.19.0"), FieldFixtures.struct(f), FieldFixtures.field(f)), f);
+    }
+    String yaml = Files.readString(out);
+    assertTrue(yaml.contains("source: \"type metadata go1.19") && !yaml.contains("dwarf"), yaml);
+  }
+
+  @Test
   void parsesFieldSpecs() {
     assertEquals(StructField.std("net/http.Request", "Method", "-"),
         OffsetTableGenerator.parseField("net/http.Request.Method"));
