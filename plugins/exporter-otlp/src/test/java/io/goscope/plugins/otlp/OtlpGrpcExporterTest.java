@@ -1,11 +1,23 @@
 package io.goscope.plugins.otlp;
 
-import static io.goscope.plugins.otlp.OtlpTelemetryExporterTest.config;
-import static io.goscope.plugins.otlp.OtlpTelemetryExporterTest.resource;
+import static io.goscope.plugins.otlp.ExportFixtures.CLIENT_SPAN;
+import static io.goscope.plugins.otlp.ExportFixtures.DURATION;
+import static io.goscope.plugins.otlp.ExportFixtures.OK;
+import static io.goscope.plugins.otlp.ExportFixtures.OK_DECODED;
+import static io.goscope.plugins.otlp.ExportFixtures.SERVER_SPAN;
+import static io.goscope.plugins.otlp.ExportFixtures.assertClientSpan;
+import static io.goscope.plugins.otlp.ExportFixtures.assertDurationPoint;
+import static io.goscope.plugins.otlp.ExportFixtures.assertServerSpan;
+import static io.goscope.plugins.otlp.ExportFixtures.clientSpan;
+import static io.goscope.plugins.otlp.ExportFixtures.config;
+import static io.goscope.plugins.otlp.ExportFixtures.metricPipeline;
+import static io.goscope.plugins.otlp.ExportFixtures.named;
+import static io.goscope.plugins.otlp.ExportFixtures.resource;
+import static io.goscope.plugins.otlp.ExportFixtures.serverSpan;
+import static io.goscope.plugins.otlp.ExportFixtures.spanPipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.goscope.api.HistogramInstrument;
 import io.goscope.api.ProbeSpan;
 import io.goscope.api.TelemetrySink;
 import io.goscope.platform.export.KernelClock;
@@ -16,10 +28,7 @@ import io.goscope.testing.OtlpReceiver;
 import io.goscope.testing.OtlpReceiver.ReceivedHistogramPoint;
 import io.goscope.testing.OtlpReceiver.ReceivedSpan;
 import io.grpc.Status;
-import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.api.trace.SpanKind;
-import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
@@ -41,7 +50,6 @@ import org.junit.jupiter.api.Test;
  */
 class OtlpGrpcExporterTest {
   private static final Duration AWAIT = Duration.ofSeconds(20);
-  private static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 
   @Test
   void spansArriveOverGrpcWithTheConfiguredHeadersAsMetadata() throws Exception {
@@ -55,46 +63,19 @@ class OtlpGrpcExporterTest {
       TelemetryPipeline pipeline = TelemetryPipeline.builder().addExporter(exporter)
           .clock(KernelClock.fixedOffset(1_700_000_000_000_000_000L)).scheduleDelay(Duration.ofMillis(20)).build();
       TelemetrySink sink = pipeline.sinkFor(resource());
-      sink.span(ProbeSpan.builder("GET /users/{id}", "io.goscope.nethttp")
-          .kind(SpanKind.SERVER)
-          .timestamps(1_000_000_000L, 1_012_500_000L)
-          .traceId(TRACE_ID).spanId("00f067aa0ba902b7")
-          .attributes(Attributes.of(AttributeKey.stringKey("http.request.method"), "GET",
-              AttributeKey.longKey("http.response.status_code"), 200L,
-              AttributeKey.stringKey("url.path"), "/users/42"))
-          .build());
-      sink.span(ProbeSpan.builder("SELECT users", "io.goscope.sql")
-          .kind(SpanKind.CLIENT)
-          .timestamps(1_001_000_000L, 1_003_000_000L)
-          .traceId(TRACE_ID).spanId("c8be7c8270314442").parentSpanId("00f067aa0ba902b7")
-          .status(StatusCode.ERROR, "connection reset")
-          .build());
+      sink.span(serverSpan("00f067aa0ba902b7", "", 1_000_000_000L)); // a root span
+      sink.span(clientSpan("00f067aa0ba902b7", 1_000_000_000L));
 
       List<ReceivedSpan> spans = receiver.awaitSpans(2, AWAIT);
       assertTrue(pipeline.shutdown().join(10, TimeUnit.SECONDS).isSuccess());
       assertEquals(2, receiver.spans().size(), "each span once: " + receiver.spans());
 
-      ReceivedSpan server = spans.stream().filter(s -> s.name().equals("GET /users/{id}")).findFirst().get();
-      assertEquals("SERVER", server.kind());
-      assertEquals(TRACE_ID, server.traceId());
-      assertEquals("00f067aa0ba902b7", server.spanId());
-      assertEquals("", server.parentSpanId());
-      assertEquals(Map.of("http.request.method", "GET", "http.response.status_code", 200L, "url.path", "/users/42"),
-          server.attributes());
-      assertEquals("io.goscope.nethttp", server.scope());
+      ReceivedSpan server = named(spans, SERVER_SPAN);
+      assertServerSpan(server, "00f067aa0ba902b7", "");
+      // Kernel time plus the pipeline's fixed offset, to the nanosecond.
       assertEquals(1_700_000_001_000_000_000L, server.startEpochNanos());
       assertEquals(1_700_000_001_012_500_000L, server.endEpochNanos());
-      assertEquals("payments", server.resourceAttributes().get("service.name"));
-      assertEquals(4242L, server.resourceAttributes().get("process.pid"));
-      assertEquals("go1.19.8", server.resourceAttributes().get("process.runtime.version"));
-      assertEquals("shop", server.resourceAttributes().get("k8s.namespace.name"));
-      assertEquals("node-1", server.resourceAttributes().get("host.name"));
-
-      ReceivedSpan client = spans.stream().filter(s -> s.name().equals("SELECT users")).findFirst().get();
-      assertEquals("CLIENT", client.kind());
-      assertEquals("ERROR", client.status());
-      assertEquals("connection reset", client.statusMessage());
-      assertEquals("00f067aa0ba902b7", client.parentSpanId());
+      assertClientSpan(named(spans, CLIENT_SPAN), server);
 
       List<Call> calls = receiver.calls();
       assertTrue(!calls.isEmpty(), "no call recorded");
@@ -113,10 +94,6 @@ class OtlpGrpcExporterTest {
 
   @Test
   void histogramsArriveOverGrpcWithTheMetricsSignalsOwnSettings() throws Exception {
-    HistogramInstrument duration = new HistogramInstrument("http.server.request.duration", "s",
-        "Duration of HTTP server requests.", List.of(0.005, 0.01, 0.025, 0.05), "io.goscope.nethttp");
-    Attributes ok = Attributes.of(AttributeKey.stringKey("http.request.method"), "GET",
-        AttributeKey.longKey("http.response.status_code"), 200L);
     try (GrpcOtlpReceiver receiver = GrpcOtlpReceiver.start()) {
       // The metrics signal's own keys only; the general protocol says http/protobuf and must not win.
       MetricExporter exporter = new OtlpTelemetryExporter().createMetricExporter(config(Map.of(
@@ -124,29 +101,18 @@ class OtlpGrpcExporterTest {
           "otel.exporter.otlp.metrics.protocol", "grpc",
           "otel.exporter.otlp.metrics.endpoint", receiver.endpoint(),
           "otel.exporter.otlp.metrics.headers", "x-tenant=shop")));
-      MetricPipeline pipeline = MetricPipeline.builder().addExporter(exporter)
-          .exportInterval(Duration.ofMillis(100)).build();
+      MetricPipeline pipeline = metricPipeline(exporter);
       TelemetrySink sink = pipeline.sinkFor(resource(), span -> { });
-      sink.histogram(duration, 0.003, ok);
-      sink.histogram(duration, 0.030, ok);
+      sink.histogram(DURATION, 0.003, OK);
+      sink.histogram(DURATION, 0.030, OK);
       receiver.awaitHistogramPoints(p -> p.stream().anyMatch(x -> x.count() == 2), AWAIT);
-      sink.histogram(duration, 0.004, ok); // cumulative: a later export carries 3
+      sink.histogram(DURATION, 0.004, OK); // cumulative: a later export carries 3
       receiver.awaitHistogramPoints(p -> p.stream().anyMatch(x -> x.count() == 3), AWAIT);
       assertTrue(pipeline.shutdown().join(10, TimeUnit.SECONDS).isSuccess());
 
       Map<List<Object>, ReceivedHistogramPoint> latest = OtlpReceiver.latestPerSeries(receiver.histogramPoints());
       assertEquals(1, latest.size(), "one series: " + latest.keySet());
-      ReceivedHistogramPoint point = latest.values().iterator().next();
-      assertEquals("http.server.request.duration", point.name());
-      assertEquals("s", point.unit());
-      assertEquals("io.goscope.nethttp", point.scope());
-      assertEquals("CUMULATIVE", point.temporality());
-      assertEquals(Map.of("http.request.method", "GET", "http.response.status_code", 200L), point.attributes());
-      assertEquals(List.of(0.005, 0.01, 0.025, 0.05), point.explicitBounds());
-      assertEquals(List.of(2L, 0L, 0L, 1L, 0L), point.bucketCounts());
-      assertEquals(3, point.count());
-      assertEquals(0.037, point.sum(), 1e-12);
-      assertEquals("payments", point.resourceAttributes().get("service.name"));
+      assertDurationPoint(latest.values().iterator().next(), OK_DECODED, List.of(2L, 0L, 0L, 1L, 0L), 3, 0.037);
 
       for (Call call : receiver.calls()) {
         assertEquals(GrpcOtlpReceiver.METRICS_EXPORT, call.method());
@@ -164,8 +130,7 @@ class OtlpGrpcExporterTest {
       SpanExporter exporter = new OtlpTelemetryExporter().createSpanExporter(config(Map.of(
           "otel.exporter.otlp.traces.endpoint", receiver.endpoint(),
           "otel.exporter.otlp.traces.protocol", "grpc")));
-      TelemetryPipeline pipeline = TelemetryPipeline.builder().addExporter(exporter)
-          .clock(KernelClock.fixedOffset(0)).scheduleDelay(Duration.ofMillis(20)).build();
+      TelemetryPipeline pipeline = spanPipeline(exporter);
       pipeline.sinkFor(Resource.empty()).span(ProbeSpan.builder("retried", "io.goscope.test").build());
 
       assertEquals("retried", receiver.awaitSpans(1, AWAIT).get(0).name());
@@ -184,8 +149,7 @@ class OtlpGrpcExporterTest {
       SpanExporter exporter = new OtlpTelemetryExporter().createSpanExporter(config(Map.of(
           "otel.exporter.otlp.endpoint", receiver.endpoint(),
           "otel.exporter.otlp.protocol", "grpc")));
-      TelemetryPipeline pipeline = TelemetryPipeline.builder().addExporter(exporter)
-          .clock(KernelClock.fixedOffset(0)).scheduleDelay(Duration.ofMillis(20)).build();
+      TelemetryPipeline pipeline = spanPipeline(exporter);
       TelemetrySink sink = pipeline.sinkFor(Resource.empty());
       sink.span(ProbeSpan.builder("rejected", "io.goscope.test").build());
       await(() -> pipeline.failedSpans() == 1, "the rejected export to be counted as failed");
@@ -212,8 +176,6 @@ class OtlpGrpcExporterTest {
         // Bounds each export, retries included: the outage fails within it. Not much shorter: the first call to the
         // receiver, once it is back, loads grpc-java's and OkHttp's HTTP/2 classes (over 500 ms seen on 2 busy cores).
         "otel.exporter.otlp.timeout", "3000");
-    HistogramInstrument duration = new HistogramInstrument("http.server.request.duration", "s",
-        "Duration of HTTP server requests.", List.of(0.005, 0.01), "io.goscope.nethttp");
     List<Throwable> uncaught = Collections.synchronizedList(new ArrayList<>());
     Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
     Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(e));
@@ -228,13 +190,13 @@ class OtlpGrpcExporterTest {
       TelemetrySink sink = metrics.sinkFor(resource, spans.sinkFor(resource));
 
       sink.span(ProbeSpan.builder("lost", "io.goscope.test").build()); // offering never throws
-      sink.histogram(duration, 0.003, Attributes.empty());
+      sink.histogram(DURATION, 0.003, Attributes.empty());
       await(() -> spans.failedSpans() == 1 && metrics.failedExports() > 0, "both exports to fail");
       assertEquals(0, spans.exportedSpans());
 
       try (GrpcOtlpReceiver receiver = GrpcOtlpReceiver.start(port)) {
         sink.span(ProbeSpan.builder("after the outage", "io.goscope.test").build());
-        sink.histogram(duration, 0.004, Attributes.empty());
+        sink.histogram(DURATION, 0.004, Attributes.empty());
         ReceivedSpan span = receiver.awaitSpans(1, AWAIT).get(0);
         assertEquals("after the outage", span.name()); // the lost span is not resent: the SDK keeps no backlog
         receiver.awaitHistogramPoints(p -> p.stream().anyMatch(x -> x.count() == 2), AWAIT); // cumulative
