@@ -69,13 +69,14 @@ final class GrpcOtlpReceiver implements AutoCloseable {
         .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), InsecureServerCredentials.create())
         .directExecutor() // the handlers only decode and store: no need for a thread pool
         .addService(ServerServiceDefinition.builder("opentelemetry.proto.collector.trace.v1.TraceService")
-            .addMethod(unary(TRACE_EXPORT, ExportTraceServiceRequest.parser()),
-                this.<ExportTraceServiceRequest>handler(received::add,
+            .addMethod(unary(TRACE_EXPORT, ExportTraceServiceRequest.parser(), ExportTraceServiceResponse.parser()),
+                this.<ExportTraceServiceRequest, ExportTraceServiceResponse>handler(received::add,
                     ExportTraceServiceResponse.getDefaultInstance()))
             .build())
         .addService(ServerServiceDefinition.builder("opentelemetry.proto.collector.metrics.v1.MetricsService")
-            .addMethod(unary(METRICS_EXPORT, ExportMetricsServiceRequest.parser()),
-                this.<ExportMetricsServiceRequest>handler(received::add,
+            .addMethod(unary(METRICS_EXPORT, ExportMetricsServiceRequest.parser(),
+                    ExportMetricsServiceResponse.parser()),
+                this.<ExportMetricsServiceRequest, ExportMetricsServiceResponse>handler(received::add,
                     ExportMetricsServiceResponse.getDefaultInstance()))
             .build())
         .build()
@@ -149,12 +150,13 @@ final class GrpcOtlpReceiver implements AutoCloseable {
     server.awaitTermination(10, TimeUnit.SECONDS);
   }
 
-  private <T extends Message> MethodDescriptor<T, Message> unary(String fullMethodName, Parser<T> requestParser) {
-    return MethodDescriptor.<T, Message>newBuilder()
+  private static <T extends Message, R extends Message> MethodDescriptor<T, R> unary(String fullMethodName,
+      Parser<T> requestParser, Parser<R> responseParser) {
+    return MethodDescriptor.<T, R>newBuilder()
         .setType(MethodDescriptor.MethodType.UNARY)
         .setFullMethodName(fullMethodName)
         .setRequestMarshaller(new ProtobufMarshaller<>(requestParser))
-        .setResponseMarshaller(new ResponseMarshaller())
+        .setResponseMarshaller(new ProtobufMarshaller<>(responseParser))
         .build();
   }
 
@@ -163,7 +165,7 @@ final class GrpcOtlpReceiver implements AutoCloseable {
    * either the configured error status, with no message (a "trailers-only" response, as real servers send errors),
    * or the decoded export is stored and {@code response} sent with status OK.
    */
-  private <T extends Message> ServerCallHandler<T, Message> handler(Consumer<T> store, Message response) {
+  private <T extends Message, R extends Message> ServerCallHandler<T, R> handler(Consumer<T> store, R response) {
     return (call, headers) -> {
       requests.incrementAndGet();
       call.request(2); // a second message, or none, is a protocol error reported below
@@ -232,6 +234,7 @@ final class GrpcOtlpReceiver implements AutoCloseable {
    */
   record Call(String method, Map<String, List<String>> metadata, Status.Code status) {}
 
+  /** One protobuf message type on the wire, both ways (what grpc-protobuf's {@code ProtoUtils.marshaller} does). */
   private static final class ProtobufMarshaller<T extends Message> implements MethodDescriptor.Marshaller<T> {
     private final Parser<T> parser;
 
@@ -252,19 +255,6 @@ final class GrpcOtlpReceiver implements AutoCloseable {
         throw Status.INVALID_ARGUMENT.withDescription("bad protobuf: " + e.getMessage()).withCause(e)
             .asRuntimeException();
       }
-    }
-  }
-
-  /** Responses are only ever sent, never parsed. */
-  private static final class ResponseMarshaller implements MethodDescriptor.Marshaller<Message> {
-    @Override
-    public InputStream stream(Message value) {
-      return new ByteArrayInputStream(value.toByteArray());
-    }
-
-    @Override
-    public Message parse(InputStream stream) {
-      throw new UnsupportedOperationException("a receiver does not parse responses");
     }
   }
 }
