@@ -12,6 +12,7 @@ import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.function.Function;
 import org.pf4j.Extension;
 
 /**
@@ -43,33 +44,31 @@ public final class OtlpTelemetryExporter implements TelemetryExporter {
   @Override
   public SpanExporter createSpanExporter(ConfigProperties config) {
     requireNonNull(config, "config");
-    // The SDK's class loader, not the plugin's: the provider and its senders live on the host class path.
-    ClassLoader sdkLoader = ConfigurableSpanExporterProvider.class.getClassLoader();
-    List<String> seen = new ArrayList<>();
-    for (ConfigurableSpanExporterProvider provider
-        : ServiceLoader.load(ConfigurableSpanExporterProvider.class, sdkLoader)) {
-      seen.add(provider.getName());
-      if (NAME.equals(provider.getName())) {
-        return provider.createExporter(SpecDefaultProtocol.wrap(config));
-      }
-    }
-    throw new GoscopeException("create otlp span exporter: no ConfigurableSpanExporterProvider named '" + NAME
-        + "' on the host class path (is opentelemetry-exporter-otlp missing?); found " + seen);
+    return sdkProvider(ConfigurableSpanExporterProvider.class, ConfigurableSpanExporterProvider::getName, "span")
+        .createExporter(SpecDefaultProtocol.wrap(config));
   }
 
   @Override
   public MetricExporter createMetricExporter(ConfigProperties config) {
     requireNonNull(config, "config");
-    ClassLoader sdkLoader = ConfigurableMetricExporterProvider.class.getClassLoader();
+    return sdkProvider(ConfigurableMetricExporterProvider.class, ConfigurableMetricExporterProvider::getName, "metric")
+        .createExporter(SpecDefaultProtocol.wrap(config, SpecDefaultProtocol.METRICS_PROTOCOL));
+  }
+
+  /**
+   * The SDK's provider named {@link #NAME}. Looked up in the SDK's class loader, not the plugin's: the provider and
+   * its senders live on the host class path. The two provider interfaces share no supertype, hence {@code name}.
+   */
+  private static <P> P sdkProvider(Class<P> type, Function<P, String> name, String signal) {
     List<String> seen = new ArrayList<>();
-    for (ConfigurableMetricExporterProvider provider
-        : ServiceLoader.load(ConfigurableMetricExporterProvider.class, sdkLoader)) {
-      seen.add(provider.getName());
-      if (NAME.equals(provider.getName())) {
-        return provider.createExporter(SpecDefaultProtocol.wrap(config, SpecDefaultProtocol.METRICS_PROTOCOL));
+    for (P provider : ServiceLoader.load(type, type.getClassLoader())) {
+      String providerName = name.apply(provider);
+      seen.add(providerName);
+      if (NAME.equals(providerName)) {
+        return provider;
       }
     }
-    throw new GoscopeException("create otlp metric exporter: no ConfigurableMetricExporterProvider named '" + NAME
+    throw new GoscopeException("create otlp " + signal + " exporter: no " + type.getSimpleName() + " named '" + NAME
         + "' on the host class path (is opentelemetry-exporter-otlp missing?); found " + seen);
   }
 }
