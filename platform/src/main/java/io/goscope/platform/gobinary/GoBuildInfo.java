@@ -183,7 +183,7 @@ public record GoBuildInfo(
     Map<String, String> settings = new LinkedHashMap<>();
     String mainPath = null;
     for (String line : mi.split("\n")) {
-      String[] f = line.split("\t");
+      String[] f = line.split("\t", -1); // -1: a line of tabs alone must not become an empty array
       switch (f[0]) {
         case "path" -> mainPath = f.length > 1 ? f[1] : null;
         case "mod" -> main = f.length > 2 ? new Module(f[1], f[2], null) : f.length > 1 ? new Module(f[1], "", null)
