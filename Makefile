@@ -22,6 +22,7 @@ demo: build
 test: deps
 	GOSCOPE_ESBUILD=$$(./.ci/fetch-test-binaries esbuild) GOSCOPE_NODE_EXPORTER=$$(./.ci/fetch-test-binaries node-exporter) \
 	  GOSCOPE_ESBUILD_MATRIX="$$(./.ci/fetch-test-binaries esbuild-matrix)" \
+	  GOSCOPE_GO_TOOLCHAINS="$$(./.ci/fetch-test-binaries go-toolchains)" \
 	  $(MVN) verify
 
 bench: build

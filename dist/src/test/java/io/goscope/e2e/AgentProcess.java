@@ -1,5 +1,6 @@
 package io.goscope.e2e;
 
+import io.goscope.testing.OtlpReceiver;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -36,6 +37,21 @@ public final class AgentProcess implements AutoCloseable {
       throw new IllegalStateException("distribution not built: " + p.resolve("bin/goscope"));
     }
     return p;
+  }
+
+  /**
+   * The agent's environment for tracing {@code goApps} (GO_APPS, comma-separated) to {@code receiver}: spans and
+   * metrics (exported every second) over OTLP http/protobuf, no logs.
+   */
+  public static Map<String, String> exportingTo(OtlpReceiver receiver, String goApps) {
+    return Map.of(
+        "GO_APPS", goApps,
+        "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint(),
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
+        "OTEL_TRACES_EXPORTER", "otlp",
+        "OTEL_METRICS_EXPORTER", "otlp",
+        "OTEL_METRIC_EXPORT_INTERVAL", "1000",
+        "OTEL_LOGS_EXPORTER", "none");
   }
 
   public static AgentProcess start(Map<String, String> env, String... args) throws IOException {

@@ -44,7 +44,12 @@ final class GoServer implements AutoCloseable {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(binary.resolveSibling(binary.getFileName() + ".log").toFile()).start();
     GoServer s = new GoServer(p, port);
-    s.awaitListening(Duration.ofSeconds(10));
+    try {
+      s.awaitListening(Duration.ofSeconds(10));
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      s.close(); // the caller never gets this object: nothing may outlive the failed start
+      throw e;
+    }
     return s;
   }
 

@@ -1,5 +1,7 @@
 package io.goscope.e2e;
 
+import static io.goscope.e2e.NetHttpServerE2ETest.ROUTES;
+import static io.goscope.e2e.NetHttpServerE2ETest.ROUTE_STATUS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,7 +27,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
@@ -53,9 +54,6 @@ class NetHttpServerH2E2ETest {
   private static final int H2_REQUESTS_PER_CONNECTION = 100;
   /** HTTP/1.1 requests over TLS, all in flight at once (one connection each). */
   private static final int H1_REQUESTS = 40;
-
-  private static final String[] ROUTES = {"hello", "missing", "fail", "slow"};
-  private static final int[] ROUTE_STATUS = {200, 404, 500, 200};
 
   @TempDir static Path work;
 
@@ -92,14 +90,7 @@ class NetHttpServerH2E2ETest {
     Files.deleteIfExists(cert);
     try (OtlpReceiver receiver = OtlpReceiver.start();
         GoServer server = GoServer.start(binary, List.of(), List.of("-cert-out", cert.toString()));
-        AgentProcess agent = AgentProcess.start(Map.of(
-            "GO_APPS", exe,
-            "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint(),
-            "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
-            "OTEL_TRACES_EXPORTER", "otlp",
-            "OTEL_METRICS_EXPORTER", "otlp",
-            "OTEL_METRIC_EXPORT_INTERVAL", "1000",
-            "OTEL_LOGS_EXPORTER", "none"))) {
+        AgentProcess agent = AgentProcess.start(AgentProcess.exportingTo(receiver, exe))) {
       long pid = server.launcherPid();
       agent.awaitLine(l -> l.contains("process instrumented pid=" + pid + " "), Duration.ofSeconds(30));
 
@@ -218,14 +209,11 @@ class NetHttpServerH2E2ETest {
 
   /** {@code goscope inspect --json}: the fields for the status of HTTP/2.0 requests resolve, from {@code source}. */
   private static void assertOffsetsFrom(Path binary, String source) throws Exception {
-    try (AgentProcess inspect = AgentProcess.start(Map.of(), "inspect", "--json", binary.toString())) {
-      assertEquals(0, inspect.awaitExit(Duration.ofSeconds(60)), "inspect exit code");
-      String out = String.join("\n", inspect.output());
-      for (String field : List.of("net/http.http2responseWriter.rws", "net/http.http2responseWriterState.req",
-          "net/http.http2responseWriterState.status", "net/http.response.req")) {
-        assertTrue(Pattern.compile("\"field\": \"" + Pattern.quote(field) + "\",\\s*\"offset\": \\d+,\\s*"
-            + "\"source\": \"" + source + "\"").matcher(out).find(), field + " from " + source + " in:\n" + out);
-      }
+    InspectReport report = InspectReport.of(binary);
+    Map<String, String> sources = report.fieldSources();
+    for (String field : List.of("net/http.http2responseWriter.rws", "net/http.http2responseWriterState.req",
+        "net/http.http2responseWriterState.status", "net/http.response.req")) {
+      assertEquals(source, sources.get(field), field + " in:\n" + report);
     }
   }
 

@@ -19,9 +19,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Builds Go programs for tests with the installed toolchain, in GOPATH mode (GO111MODULE=off), with GOCACHE under
- * /tmp. Results are cached: a build is skipped when {@code out} exists and a sidecar {@code out.sha256} matches the
- * hash of the sources, flags and environment.
+ * Builds Go programs for tests, in GOPATH mode (GO111MODULE=off, GOFLAGS empty), with the installed toolchain or a
+ * given {@link GoToolchain} (each with its own GOCACHE). Results are cached: a build is skipped when {@code out}
+ * exists and a sidecar {@code out.sha256} matches the hash of the toolchain, sources, flags and environment.
  */
 public final class GoBuilder {
   private static final long TIMEOUT_MINUTES = 5;
@@ -57,8 +57,15 @@ public final class GoBuilder {
     }
   }
 
-  /** Builds the {@code main} package in {@code srcDir} into {@code out}. */
+  /** Builds the {@code main} package in {@code srcDir} into {@code out} with the installed toolchain. */
   public static Path build(Path srcDir, Path out, List<String> goFlags, Map<String, String> env) {
+    return build(GoToolchain.installed(), srcDir, out, goFlags, env);
+  }
+
+  /** Builds the {@code main} package in {@code srcDir} into {@code out} with {@code toolchain}. */
+  public static Path build(GoToolchain toolchain, Path srcDir, Path out, List<String> goFlags,
+      Map<String, String> env) {
+    requireNonNull(toolchain, "toolchain");
     requireNonNull(srcDir, "srcDir");
     requireNonNull(out, "out");
     requireNonNull(goFlags, "goFlags");
@@ -66,20 +73,20 @@ public final class GoBuilder {
     Path absOut = out.toAbsolutePath();
     try {
       Files.createDirectories(absOut.getParent());
-      String hash = hash(srcDir, goFlags, env);
+      String hash = hash(toolchain, srcDir, goFlags, env);
       Path stamp = absOut.resolveSibling(absOut.getFileName() + ".sha256");
       if (Files.exists(absOut) && Files.exists(stamp) && Files.readString(stamp).equals(hash)) {
         return absOut;
       }
-      List<String> cmd = new ArrayList<>(List.of("go", "build", "-o", absOut.toString()));
+      List<String> cmd = new ArrayList<>(toolchain.command("build", "-o", absOut.toString()));
       cmd.addAll(goFlags);
       cmd.add(".");
       ProcessBuilder pb = new ProcessBuilder(cmd).directory(srcDir.toFile()).redirectErrorStream(true);
       Map<String, String> e = pb.environment();
       e.put("GO111MODULE", "off");
-      e.put("GOCACHE", "/tmp/gocache-goscope-tests");
       e.put("GOFLAGS", "");
       e.putIfAbsent("CGO_ENABLED", "0");
+      e.putAll(toolchain.environment());
       e.putAll(env);
       Process p = pb.start();
       String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -88,7 +95,8 @@ public final class GoBuilder {
         throw new IllegalStateException("go build " + srcDir + ": timed out");
       }
       if (p.exitValue() != 0) {
-        throw new IllegalStateException("go build " + srcDir + " " + goFlags + " " + env + " failed:\n" + log);
+        throw new IllegalStateException(
+            "go build (" + toolchain + ") " + srcDir + " " + goFlags + " " + env + " failed:\n" + log);
       }
       Files.writeString(stamp, hash);
       return absOut;
@@ -102,10 +110,15 @@ public final class GoBuilder {
 
   /** Runs a command (e.g. {@code go tool nm}) and returns its stdout+stderr; fails on non-zero exit. */
   public static String run(List<String> cmd) {
+    return run(cmd, GoToolchain.installed().environment());
+  }
+
+  /** {@link #run(List)} with {@code env} added to GO111MODULE=off (e.g. a {@link GoToolchain#environment()}). */
+  public static String run(List<String> cmd, Map<String, String> env) {
     try {
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
       pb.environment().put("GO111MODULE", "off");
-      pb.environment().put("GOCACHE", "/tmp/gocache-goscope-tests");
+      pb.environment().putAll(env);
       Process p = pb.start();
       String outText = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES) || p.exitValue() != 0) {
@@ -120,10 +133,12 @@ public final class GoBuilder {
     }
   }
 
-  private static String hash(Path srcDir, List<String> flags, Map<String, String> env) throws IOException {
+  private static String hash(GoToolchain toolchain, Path srcDir, List<String> flags, Map<String, String> env)
+      throws IOException {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(run(List.of("go", "version")).getBytes(StandardCharsets.UTF_8));
+      md.update(toolchain.toString().getBytes(StandardCharsets.UTF_8));
+      md.update(run(toolchain.command("version"), toolchain.environment()).getBytes(StandardCharsets.UTF_8));
       md.update(String.join("\0", flags).getBytes(StandardCharsets.UTF_8));
       md.update(new TreeMap<>(env).toString().getBytes(StandardCharsets.UTF_8));
       try (Stream<Path> files = Files.walk(srcDir)) {

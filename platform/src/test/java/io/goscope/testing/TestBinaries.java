@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -18,6 +20,10 @@ public final class TestBinaries {
   /** Paths of the {@code esbuild-matrix} binaries, one a line (or separated by the path separator). */
   public static final String ESBUILD_MATRIX = "GOSCOPE_ESBUILD_MATRIX";
 
+  /** GOROOTs of extra Go toolchains ({@code .ci/fetch-test-binaries go-toolchains}), one a line (or path-separated). */
+  public static final String GO_TOOLCHAINS = "GOSCOPE_GO_TOOLCHAINS";
+
+  private static final String SEPARATORS = "[\\r\\n" + java.io.File.pathSeparator + "]+";
   private static final Pattern VERSION = Pattern.compile("\"version\"\\s*:\\s*\"([^\"]+)\"");
 
   private TestBinaries() {}
@@ -41,9 +47,31 @@ public final class TestBinaries {
     return p;
   }
 
+  /**
+   * The toolchains listed in {@value #GO_TOOLCHAINS} (env or system property), in order; empty when it is not set,
+   * so that a test parameterized over them can still run its other cases (see {@link #requireGoToolchains()}).
+   * A listed directory that is not a toolchain fails where it is used ({@link GoToolchain#at}).
+   */
+  public static List<Path> goToolchainRoots() {
+    String configured = System.getProperty(GO_TOOLCHAINS, System.getenv(GO_TOOLCHAINS));
+    if (configured == null) {
+      return List.of();
+    }
+    return Arrays.stream(configured.split(SEPARATORS)).map(String::strip).filter(s -> !s.isEmpty())
+        .map(Path::of).toList();
+  }
+
+  /** Skips, or fails under CI, when {@value #GO_TOOLCHAINS} lists no toolchain. */
+  public static void requireGoToolchains() {
+    if (goToolchainRoots().isEmpty()) {
+      BpfAssumptions.skipOrFail(GO_TOOLCHAINS + " not set: run ./.ci/fetch-test-binaries go-toolchains and pass its"
+          + " output (the Makefile's test target does)");
+    }
+  }
+
   private static Map<String, Path> esbuildsByVersion(String configured) {
     Map<String, Path> out = new LinkedHashMap<>();
-    for (String s : configured.split("[\\r\\n" + java.io.File.pathSeparator + "]+")) {
+    for (String s : configured.split(SEPARATORS)) {
       Path bin = Path.of(s.trim());
       if (s.isBlank() || !Files.isRegularFile(bin)) {
         continue;
