@@ -162,6 +162,10 @@ public final class OffsetTable {
       throw new OffsetTableFormatException(source, line, "malformed YAML: " + e.getProblem(), e);
     } catch (YAMLException e) {
       throw new OffsetTableFormatException(source, 0, "malformed YAML: " + e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      // SnakeYAML's scanner lets some bad escapes out raw: "\x" without hex digits is a NumberFormatException.
+      throw new OffsetTableFormatException(source, 0, "malformed YAML: bad escape sequence (" + e.getMessage() + ")",
+          e);
     }
     Map<Key, Entry> entries = new LinkedHashMap<>();
     if (root == null) {

@@ -83,6 +83,10 @@ public final class RuleFileParser {
               + (e.getContext() != null ? " (" + oneLine(e.getContext()) + ")" : ""), e);
     } catch (YAMLException e) {
       throw new RulesFormatException(file, 1, 1, "bad YAML: " + oneLine(e.getMessage()), e);
+    } catch (IllegalArgumentException e) {
+      // SnakeYAML's scanner lets some bad escapes out raw: "\x" without hex digits is a NumberFormatException.
+      throw new RulesFormatException(file, 1, 1, "bad YAML: bad escape sequence (" + oneLine(e.getMessage()) + ")",
+          e);
     }
     List<Rule> includes = new ArrayList<>();
     List<Rule> excludes = new ArrayList<>();

@@ -53,6 +53,14 @@ class RuleFileParserTest {
   }
 
   @Test
+  void aBadEscapeIsAFormatErrorNamingTheFile() {
+    RulesFormatException e = assertThrows(RulesFormatException.class,
+        () -> RuleFileParser.parse("f.yaml", "rules:\n  - name: \"u40%\\x\"\n    match: {}\n"));
+    assertTrue(e.getMessage().startsWith("f.yaml:"), e.getMessage());
+    assertTrue(e.getMessage().contains("bad YAML"), e.getMessage());
+  }
+
+  @Test
   void emptyFilesHaveNoRules() {
     assertEquals(new RuleFile("e.yaml", List.of(), List.of()), RuleFileParser.parse("e.yaml", ""));
     assertEquals(new RuleFile("e.yaml", List.of(), List.of()), RuleFileParser.parse("e.yaml", "# nothing\n"));
