@@ -35,11 +35,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code http.server.request.duration} histogram counting every request.
  *
  * <p>One case per toolchain: Debian's golang-go on the PATH (Go 1.19; builds default, PIE, stripped and stripped
- * PIE) and each bookworm-backports toolchain in {@value TestBinaries#GO_TOOLCHAINS} (Go 1.21-1.23; default and
- * stripped, since PIE would rebuild the standard library once more). A toolchain's builds serve side by side under
- * one agent. {@code goscope inspect --json} must take every field offset from DWARF, or from Go's type metadata
- * when the build is stripped. Without {@value TestBinaries#GO_TOOLCHAINS} the backports case is skipped, or fails
- * under CI.
+ * PIE) and each Debian toolchain in {@value TestBinaries#GO_TOOLCHAINS} (Go 1.21-1.23 from bookworm-backports, 1.24
+ * from trixie; default and stripped, since PIE would rebuild the standard library once more). A toolchain's builds
+ * serve side by side under one agent. {@code goscope inspect --json} must take every field offset from DWARF, or
+ * from Go's type metadata when the build is stripped. Without {@value TestBinaries#GO_TOOLCHAINS} those cases are
+ * skipped, or fail under CI.
  */
 class NetHttpServerE2ETest {
   private static final int CLIENTS = 8;
