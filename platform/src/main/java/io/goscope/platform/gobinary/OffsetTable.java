@@ -3,6 +3,7 @@ package io.goscope.platform.gobinary;
 import static java.util.Objects.requireNonNull;
 
 import io.goscope.api.Nullable;
+import io.goscope.platform.yaml.SafeYaml;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -20,10 +21,6 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -156,16 +153,9 @@ public final class OffsetTable {
     options.setAllowRecursiveKeys(false);
     Node root;
     try {
-      root = new Yaml(new SafeConstructor(options)).compose(yaml);
-    } catch (MarkedYAMLException e) {
-      int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 0;
-      throw new OffsetTableFormatException(source, line, "malformed YAML: " + e.getProblem(), e);
-    } catch (YAMLException e) {
-      throw new OffsetTableFormatException(source, 0, "malformed YAML: " + e.getMessage(), e);
-    } catch (IllegalArgumentException e) {
-      // SnakeYAML's scanner lets some bad escapes out raw: "\x" without hex digits is a NumberFormatException.
-      throw new OffsetTableFormatException(source, 0, "malformed YAML: bad escape sequence (" + e.getMessage() + ")",
-          e);
+      root = SafeYaml.compose(yaml, options);
+    } catch (SafeYaml.SyntaxError e) {
+      throw new OffsetTableFormatException(source, e.line(), "malformed YAML: " + e.problem(), e);
     }
     Map<Key, Entry> entries = new LinkedHashMap<>();
     if (root == null) {

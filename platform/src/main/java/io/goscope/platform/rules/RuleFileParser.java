@@ -1,6 +1,7 @@
 package io.goscope.platform.rules;
 
 import io.goscope.api.Nullable;
+import io.goscope.platform.yaml.SafeYaml;
 import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -13,11 +14,7 @@ import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.Mark;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -74,19 +71,10 @@ public final class RuleFileParser {
     options.setCodePointLimit(MAX_FILE_CHARS);
     Node root;
     try {
-      root = new Yaml(new SafeConstructor(options)).compose(new StringReader(content));
-    } catch (MarkedYAMLException e) {
-      Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
-      String problem = e.getProblem() != null ? e.getProblem() : e.getMessage();
-      throw new RulesFormatException(file, mark == null ? 1 : mark.getLine() + 1,
-          mark == null ? 1 : mark.getColumn() + 1, "bad YAML: " + oneLine(problem)
-              + (e.getContext() != null ? " (" + oneLine(e.getContext()) + ")" : ""), e);
-    } catch (YAMLException e) {
-      throw new RulesFormatException(file, 1, 1, "bad YAML: " + oneLine(e.getMessage()), e);
-    } catch (IllegalArgumentException e) {
-      // SnakeYAML's scanner lets some bad escapes out raw: "\x" without hex digits is a NumberFormatException.
-      throw new RulesFormatException(file, 1, 1, "bad YAML: bad escape sequence (" + oneLine(e.getMessage()) + ")",
-          e);
+      root = SafeYaml.compose(new StringReader(content), options);
+    } catch (SafeYaml.SyntaxError e) {
+      throw new RulesFormatException(file, Math.max(1, e.line()), Math.max(1, e.column()), "bad YAML: "
+          + oneLine(e.problem()) + (e.context() != null ? " (" + oneLine(e.context()) + ")" : ""), e);
     }
     List<Rule> includes = new ArrayList<>();
     List<Rule> excludes = new ArrayList<>();
