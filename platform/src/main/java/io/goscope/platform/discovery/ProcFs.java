@@ -44,7 +44,6 @@ public final class ProcFs {
   public static final int MAX_SMALL_FILE_BYTES = 64 * 1024;
 
   private static final Logger log = LoggerFactory.getLogger(ProcFs.class);
-  private static final String DELETED_SUFFIX = " (deleted)";
   /** Index of stat field 22 (starttime) among the fields after the comm's closing parenthesis (field 3 first). */
   private static final int STARTTIME_INDEX = 22 - 3;
 
@@ -271,9 +270,8 @@ public final class ProcFs {
     if (key.isEmpty() || startAgain.isEmpty() || startAgain.get() != info.get().startTimeTicks()) {
       return Optional.empty();
     }
-    String exe = info.get().executable();
-    boolean deleted = exe.endsWith(DELETED_SUFFIX);
-    String path = deleted ? exe.substring(0, exe.length() - DELETED_SUFFIX.length()) : exe;
+    String path = info.get().executablePath();
+    boolean deleted = !path.equals(info.get().executable());
     Path dir = processDir(pid);
     Path viaRoot = dir.resolve("root").resolve(path.startsWith("/") ? path.substring(1) : path);
     return Optional.of(new ProcessSnapshot(info.get(), key.get(), viaRoot, dir.resolve("exe"), deleted));
