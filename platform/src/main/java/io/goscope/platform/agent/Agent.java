@@ -66,6 +66,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The node agent: discovers processes, selects Go apps by rules, instruments each selected process in isolation,
@@ -432,7 +433,7 @@ public final class Agent implements AutoCloseable {
     }
   }
 
-  /** Records a decision against a process; logs it (at WARN when {@code rule} selected it) if it is new. */
+  /** {@link #decline(ProcessSnapshot, String, String, boolean)}, logged at WARN. */
   private void decline(ProcessSnapshot s, String reason, @Nullable String rule) {
     decline(s, reason, rule, false);
   }
@@ -446,13 +447,8 @@ public final class Agent implements AutoCloseable {
     Decision d = new Decision(s.info().startTimeTicks(), s.executableKey(), reason);
     Decision previous = declined.put(s.pid(), d);
     if (rule != null && !d.equals(previous)) {
-      if (expected) {
-        log.info("process not instrumented pid={} exe={} rule={} reason={}", s.pid(), s.info().executable(), rule,
-            reason);
-      } else {
-        log.warn("process not instrumented pid={} exe={} rule={} reason={}", s.pid(), s.info().executable(), rule,
-            reason);
-      }
+      log.atLevel(expected ? Level.INFO : Level.WARN).log("process not instrumented pid={} exe={} rule={} reason={}",
+          s.pid(), s.info().executable(), rule, reason);
     }
   }
 

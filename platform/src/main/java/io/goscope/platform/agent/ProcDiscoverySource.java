@@ -26,17 +26,17 @@ final class ProcDiscoverySource implements DiscoverySource {
   static final String NAME = "proc";
   private static final int MAX_PENDING_EXECS = 4096;
 
-  private final ProcessScanner scanner;
   /** Every how many polls the scan also verifies the start time of known processes. */
   static final int VERIFY_EVERY = 10;
 
+  private final ProcessScanner scanner;
   private final Duration pollInterval;
-  private long polls; // the poll thread's only
   private final BpfMap ringBuffer;
   private final RecordDispatcher dispatcher;
   private final Map<Integer, Long> execTimes;
   @Nullable private ProcessEvents events;
   @Nullable private ScheduledExecutorService poller;
+  private long polls; // touched by the poll thread only
 
   /**
    * @param execTimes receives the kernel timestamp of each exec event by pid, for the exec-to-attached latency
