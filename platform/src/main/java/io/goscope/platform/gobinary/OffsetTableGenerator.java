@@ -28,8 +28,8 @@ import java.util.TreeMap;
  *
  * <pre>
  * java -cp goscope-platform.jar io.goscope.platform.gobinary.OffsetTableGenerator \
- *     --out nethttp-offsets.yaml [--merge] [--type-metadata] --field net/http.Request.Method --field std:net/url.URL.Path \
- *     [--fields-file list.txt] app-go1.19 app-go1.20 ...
+ *     --out nethttp-offsets.yaml [--merge] [--type-metadata] --field net/http.Request.Method \
+ *     --field std:net/url.URL.Path [--fields-file list.txt] app-go1.19 app-go1.20 ...
  * </pre>
  *
  * <p>With {@code --type-metadata}, a field DWARF does not answer (a stripped binary built by someone else, e.g. a
@@ -181,11 +181,16 @@ public final class OffsetTableGenerator {
     }
   }
 
+  private static final String USAGE = "usage: OffsetTableGenerator --out FILE [--merge] [--type-metadata] "
+      + "(--field [module:]pkg.Type.field | --fields-file FILE)... BINARY...";
+
   static final String HOW_TO = "format and how to extend: platform/src/main/resources/offsets/README.md";
 
   /**
    * The file's comment header: a merge keeps the previous header's lines (they say where the older ranges came
    * from) and adds one for this run; a new file starts with one line.
+   *
+   * @param previousFile the previous file's lines; only its leading comment lines are read
    */
   static String header(List<String> previousFile, String thisRun) {
     List<String> lines = new ArrayList<>();
@@ -235,18 +240,16 @@ public final class OffsetTableGenerator {
       }
     } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException | IOException e) {
       err.println("offset table generator: " + e.getMessage());
-      err.println("usage: OffsetTableGenerator --out FILE [--merge] [--type-metadata] (--field [module:]pkg.Type.field | "
-          + "--fields-file FILE)... BINARY...");
+      err.println(USAGE);
       return 2;
     }
     if (output == null || fields.isEmpty() || binaries.isEmpty()) {
-      err.println("usage: OffsetTableGenerator --out FILE [--merge] [--type-metadata] (--field [module:]pkg.Type.field | "
-          + "--fields-file FILE)... BINARY...");
+      err.println(USAGE);
       return 2;
     }
     try {
-      OffsetTable existing = merge && Files.exists(output) ? OffsetTable.load(output)
-          : OffsetTable.empty(output.toString());
+      boolean mergeInto = merge && Files.exists(output);
+      OffsetTable existing = mergeInto ? OffsetTable.load(output) : OffsetTable.empty(output.toString());
       OffsetTableGenerator gen = new OffsetTableGenerator(existing);
       if (typeMetadata) {
         gen.withTypeMetadata();
@@ -258,8 +261,8 @@ public final class OffsetTableGenerator {
           versions.add(b.getFileName() + " (" + binary.goVersion() + ")");
         }
       }
-      String header = header(merge && Files.exists(output) ? Files.readAllLines(output, StandardCharsets.UTF_8)
-          : List.of(), "from " + String.join(", ", versions));
+      String header = header(mergeInto ? Files.readAllLines(output, StandardCharsets.UTF_8) : List.of(),
+          "from " + String.join(", ", versions));
       String yaml = gen.table(output.toString()).toYaml(header);
       OffsetTable.parse(output.toString(), new java.io.StringReader(yaml)); // self-check before writing
       Path parent = output.toAbsolutePath().getParent();
