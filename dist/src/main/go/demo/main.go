@@ -7,13 +7,26 @@
 //	/fail    500
 //	/slow    sleeps 20 ms, then 200
 //
-// Usage: goscope-demo-server [-addr 127.0.0.1:8080]
+// With -tls-cert-out it serves HTTPS instead, with a self-signed certificate made at start (for 127.0.0.1 and
+// localhost, written there as PEM for clients to trust), so that clients negotiate HTTP/2 (ALPN "h2", served by the
+// standard library's bundled HTTP/2 server) or HTTP/1.1 on the same port.
+//
+// Usage: goscope-demo-server [-addr 127.0.0.1:8080] [-tls-cert-out cert.pem]
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"log"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -37,10 +50,49 @@ func route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// selfSigned makes a P-256 certificate for 127.0.0.1 and localhost, valid for a day, and writes it as PEM to certOut.
+func selfSigned(certOut string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "goscope-demo-server"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(certOut, pemBytes, 0o644); err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	certOut := flag.String("tls-cert-out", "", "serve HTTPS with a self-signed certificate, written here (PEM)")
 	flag.Parse()
 	srv := &http.Server{Addr: *addr, Handler: http.HandlerFunc(route)}
 	fmt.Fprintf(os.Stderr, "goscope-demo-server listening on %s pid=%d\n", *addr, os.Getpid())
-	log.Fatal(srv.ListenAndServe())
+	if *certOut == "" {
+		log.Fatal(srv.ListenAndServe())
+	}
+	cert, err := selfSigned(*certOut)
+	if err != nil {
+		log.Fatalf("certificate: %v", err)
+	}
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	// Certificates come from TLSConfig; ListenAndServeTLS enables HTTP/2 (ALPN h2) by itself.
+	log.Fatal(srv.ListenAndServeTLS("", ""))
 }

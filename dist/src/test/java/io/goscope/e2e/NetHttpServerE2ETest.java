@@ -85,16 +85,20 @@ class NetHttpServerE2ETest {
     return Path.of(System.getProperty("goscope.root", "..")).resolve("dist/src/main/go/demo");
   }
 
-  static Path build(GoToolchain toolchain, String variant) {
-    List<String> flags = switch (variant) {
+  /** The {@code go build} flags of a build variant: default, pie, stripped ({@code -s -w}) or stripped-pie. */
+  static List<String> buildFlags(String variant) {
+    return switch (variant) {
       case "default" -> List.of();
       case "pie" -> List.of("-buildmode=pie");
       case "stripped" -> List.of("-ldflags=-s -w");
       case "stripped-pie" -> List.of("-buildmode=pie", "-ldflags=-s -w");
       default -> throw new IllegalArgumentException(variant);
     };
+  }
+
+  static Path build(GoToolchain toolchain, String variant) {
     Path out = work.resolve("e2e-http-" + toolchain.version() + "-" + variant);
-    return GoBuilder.build(toolchain, demoSource(), out, flags, Map.of("CGO_ENABLED", "0"));
+    return GoBuilder.build(toolchain, demoSource(), out, buildFlags(variant), Map.of("CGO_ENABLED", "0"));
   }
 
   /** A build of the demo server, serving under the agent. */

@@ -36,13 +36,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * HTTP/2 as users meet it: a Go net/http server over TLS ({@code ListenAndServeTLS}, so the standard library's
- * bundled HTTP/2 server answers ALPN "h2"), traced by {@code bin/goscope agent}, with concurrent HTTP/2 streams
- * multiplexed on a few connections and HTTP/1.1 requests to the same port. Every request gets exactly one SERVER
- * span whose status code is the one the client saw, HTTP/2 included (read through the h2 response writer's
- * fields), and whose {@code network.protocol.version} is {@code 2} or {@code 1.1}. An h2c prior-knowledge preface
- * ({@code PRI * HTTP/2.0}, which Go's HTTP/1 server passes to the handler with an HTTP/1 response writer) gets the
- * status of its HTTP/1 answer.
+ * HTTP/2 as users meet it: the demo net/http server over TLS ({@code -tls-cert-out}: {@code ListenAndServeTLS}, so
+ * the standard library's bundled HTTP/2 server answers ALPN "h2"), traced by {@code bin/goscope agent}, with
+ * concurrent HTTP/2 streams multiplexed on a few connections and HTTP/1.1 requests to the same port. Every request
+ * gets exactly one SERVER span whose status code is the one the client saw, HTTP/2 included (read through the h2
+ * response writer's fields), and whose {@code network.protocol.version} is {@code 2} or {@code 1.1}. An h2c
+ * prior-knowledge preface ({@code PRI * HTTP/2.0}, which Go's HTTP/1 server passes to the handler with an HTTP/1
+ * response writer) gets the status of its HTTP/1 answer.
  *
  * <p>Built twice: with DWARF (field offsets from DWARF) and stripped (offsets from Go's type metadata); the
  * provenance is checked with {@code goscope inspect --json}.
@@ -63,14 +63,10 @@ class NetHttpServerH2E2ETest {
     BpfAssumptions.assumeCommand("go", "version");
   }
 
+  /** The demo server, which serves HTTPS (h2 and HTTP/1.1) when given {@code -tls-cert-out}. */
   static Path build(String variant) {
-    List<String> flags = switch (variant) {
-      case "default" -> List.of();
-      case "stripped" -> List.of("-ldflags=-s -w");
-      default -> throw new IllegalArgumentException(variant);
-    };
-    Path src = Path.of(System.getProperty("goscope.root", "..")).resolve("dist/src/test/go/h2server");
-    return GoBuilder.build(src, work.resolve("e2e-h2-" + variant), flags, Map.of("CGO_ENABLED", "0"));
+    return GoBuilder.build(NetHttpServerE2ETest.demoSource(), work.resolve("e2e-h2-" + variant),
+        NetHttpServerE2ETest.buildFlags(variant), Map.of("CGO_ENABLED", "0"));
   }
 
   /** One request of the scenario: a unique path, the version to speak and the status the route answers. */
@@ -89,7 +85,7 @@ class NetHttpServerH2E2ETest {
     Path cert = work.resolve(exe + "-cert.pem");
     Files.deleteIfExists(cert);
     try (OtlpReceiver receiver = OtlpReceiver.start();
-        GoServer server = GoServer.start(binary, List.of(), List.of("-cert-out", cert.toString()));
+        GoServer server = GoServer.start(binary, List.of(), List.of("-tls-cert-out", cert.toString()));
         AgentProcess agent = AgentProcess.start(AgentProcess.exportingTo(receiver, exe))) {
       long pid = server.launcherPid();
       agent.awaitLine(l -> l.contains("process instrumented pid=" + pid + " "), Duration.ofSeconds(30));
@@ -198,7 +194,7 @@ class NetHttpServerH2E2ETest {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
     try (InputStream in = Files.newInputStream(pemCertificate)) {
-      trust.setCertificateEntry("h2server", CertificateFactory.getInstance("X.509").generateCertificate(in));
+      trust.setCertificateEntry("goscope-demo-server", CertificateFactory.getInstance("X.509").generateCertificate(in));
     }
     TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
