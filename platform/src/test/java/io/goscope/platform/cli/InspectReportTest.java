@@ -143,27 +143,22 @@ class InspectReportTest {
     }
   }
 
-  @Test
-  void jsonAndTextThroughMain() throws Exception {
-    Path bin = build(MODES.get(2)).toAbsolutePath();
+  /** The outcome of one {@code goscope inspect} run through {@link Main#run}. */
+  private record MainRun(int rc, String out, String err) {}
+
+  /** Runs {@code goscope inspect args...} as the CLI does, with an empty plugins directory. */
+  private static MainRun inspect(String... args) throws java.io.IOException {
     var out = new java.io.ByteArrayOutputStream();
     var err = new java.io.ByteArrayOutputStream();
     Path emptyPlugins = Files.createDirectories(OUT.resolve("no-plugins")).toAbsolutePath();
     String old = System.getProperty("goscope.plugins.dir");
     System.setProperty("goscope.plugins.dir", emptyPlugins.toString());
     try {
-      int rc = Main.run(new String[] {"inspect", bin.toString(), "--json"}, new java.io.PrintStream(out),
-          new java.io.PrintStream(err));
-      assertEquals(0, rc, err.toString());
-      JsonNode json = JSON.readTree(out.toString());
-      assertEquals(bin.toString(), json.get("path").asText());
-      assertTrue(json.get("stripped").asBoolean());
-      out.reset();
-      assertEquals(0, Main.run(new String[] {"inspect", bin.toString()}, new java.io.PrintStream(out),
-          new java.io.PrintStream(err)));
-      assertTrue(out.toString().contains("stripped:   true"), out.toString());
-      assertEquals(1, Main.run(new String[] {"inspect", "/nonexistent/binary"}, new java.io.PrintStream(out),
-          new java.io.PrintStream(err)));
+      String[] argv = new String[args.length + 1];
+      argv[0] = "inspect";
+      System.arraycopy(args, 0, argv, 1, args.length);
+      int rc = Main.run(argv, new java.io.PrintStream(out), new java.io.PrintStream(err));
+      return new MainRun(rc, out.toString(), err.toString());
     } finally {
       if (old == null) {
         System.clearProperty("goscope.plugins.dir");
@@ -171,6 +166,20 @@ class InspectReportTest {
         System.setProperty("goscope.plugins.dir", old);
       }
     }
+  }
+
+  @Test
+  void jsonAndTextThroughMain() throws Exception {
+    Path bin = build(MODES.get(2)).toAbsolutePath();
+    MainRun json = inspect(bin.toString(), "--json");
+    assertEquals(0, json.rc(), json.err());
+    JsonNode report = JSON.readTree(json.out());
+    assertEquals(bin.toString(), report.get("path").asText());
+    assertTrue(report.get("stripped").asBoolean());
+    MainRun text = inspect(bin.toString());
+    assertEquals(0, text.rc());
+    assertTrue(text.out().contains("stripped:   true"), text.out());
+    assertEquals(1, inspect("/nonexistent/binary").rc());
   }
 
   /** Layout of net/http.Request and net/url.URL in Go 1.26's source (unchanged since Go 1.8 for these fields). */
@@ -263,25 +272,10 @@ class InspectReportTest {
   /** esbuild 0.27 ships without build ID: the text report says so instead of printing "null". */
   @Test
   void absentBuildIdPrintsNone() throws Exception {
-    Path bin = TestBinaries.esbuild("0.27.7");
-    var out = new java.io.ByteArrayOutputStream();
-    var err = new java.io.ByteArrayOutputStream();
-    Path emptyPlugins = Files.createDirectories(OUT.resolve("no-plugins")).toAbsolutePath();
-    String old = System.getProperty("goscope.plugins.dir");
-    System.setProperty("goscope.plugins.dir", emptyPlugins.toString());
-    try {
-      assertEquals(0, Main.run(new String[] {"inspect", bin.toString()}, new java.io.PrintStream(out),
-          new java.io.PrintStream(err)), err.toString());
-      String text = out.toString();
-      assertTrue(text.contains("go version: go1.25.7"), text);
-      assertTrue(text.contains("build id:   none"), text);
-      assertTrue(text.contains("main module: github.com/evanw/esbuild (devel)"), text);
-    } finally {
-      if (old == null) {
-        System.clearProperty("goscope.plugins.dir");
-      } else {
-        System.setProperty("goscope.plugins.dir", old);
-      }
-    }
+    MainRun run = inspect(TestBinaries.esbuild("0.27.7").toString());
+    assertEquals(0, run.rc(), run.err());
+    assertTrue(run.out().contains("go version: go1.25.7"), run.out());
+    assertTrue(run.out().contains("build id:   none"), run.out());
+    assertTrue(run.out().contains("main module: github.com/evanw/esbuild (devel)"), run.out());
   }
 }
