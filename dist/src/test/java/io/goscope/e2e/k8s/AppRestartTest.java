@@ -3,7 +3,6 @@ package io.goscope.e2e.k8s;
 import io.goscope.e2e.AgentProcess;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.goscope.e2e.k8s.TracedNode.RunningPod;
@@ -45,14 +44,11 @@ class AppRestartTest {
       node.get(pod, "/hello/first-life");
       node.awaitSpansWithPathPrefix("/hello/first-life", 1, Duration.ofSeconds(30));
 
-      int mark = agent.lineCount();
       long t0 = System.nanoTime();
-      pod.sandbox().restart();
-      long second = pod.pid();
-      assertNotEquals(first, second);
-      agent.awaitLineAfter(mark, l -> l.contains("process detached pid=" + first + " "), Duration.ofSeconds(20));
-      String reattached = node.awaitInstrumented(mark, second);
+      TracedNode.Restart restart = node.restartAndAwaitReattach(pod);
       long millis = (System.nanoTime() - t0) / 1_000_000;
+      long second = restart.pid();
+      String reattached = restart.instrumented();
       assertTrue(reattached.contains("reattach=true"), "logged as a re-attach: " + reattached);
 
       for (int i = 0; i < 3; i++) {

@@ -3,7 +3,6 @@ package io.goscope.e2e.k8s;
 import io.goscope.e2e.AgentProcess;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.goscope.e2e.k8s.TracedNode.RunningPod;
@@ -71,12 +70,9 @@ class SharedBinariesAttachTest {
       assertOneSpanEach(node, "/hello/shared-first", List.of(""), pod, first, binary);
 
       // the container crashes and restarts: new pid, same binary in the shared directory
-      int mark = agent.lineCount();
-      pod.sandbox().restart();
-      long second = pod.pid();
-      assertNotEquals(first, second);
-      agent.awaitLineAfter(mark, l -> l.contains("process detached pid=" + first + " "), Duration.ofSeconds(20));
-      String reattached = node.awaitInstrumented(mark, second);
+      TracedNode.Restart restart = node.restartAndAwaitReattach(pod);
+      long second = restart.pid();
+      String reattached = restart.instrumented();
       assertTrue(reattached.contains(attachedVia) && reattached.contains("reattach=true"),
           "re-attached through the same shared path: " + reattached);
       for (int i = 0; i < 3; i++) {
@@ -85,7 +81,7 @@ class SharedBinariesAttachTest {
       assertOneSpanEach(node, "/hello/shared-restarted-", List.of("0", "1", "2"), pod, second, binary);
 
       // the pod is replaced by a new one (new uid, new root) running the same shared binary
-      mark = agent.lineCount();
+      int mark = agent.lineCount();
       node.stopPod(pod);
       RunningPod replacement = node.runPod(orders, "orders-84c7f9d6b-q9w2e", QosClass.BURSTABLE, Map.of(),
           Map.of(), fromShared);

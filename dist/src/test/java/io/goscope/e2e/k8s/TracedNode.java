@@ -3,6 +3,7 @@ package io.goscope.e2e.k8s;
 import io.goscope.e2e.AgentProcess;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.goscope.testing.BpfAssumptions;
@@ -191,6 +192,23 @@ final class TracedNode implements AutoCloseable {
 
   String awaitInstrumented(long pid) throws InterruptedException {
     return awaitInstrumented(0, pid);
+  }
+
+  /** A container restarted in place: its new pid and the agent's line instrumenting it. */
+  record Restart(long pid, String instrumented) {}
+
+  /**
+   * Restarts the pod's container (a new pid, the pod stays) and waits until the agent has detached the old pid and
+   * instrumented the new one.
+   */
+  Restart restartAndAwaitReattach(RunningPod pod) throws Exception {
+    long before = pod.pid();
+    int mark = agent.lineCount();
+    pod.sandbox().restart();
+    long after = pod.pid();
+    assertNotEquals(before, after, "a restart gives a new pid");
+    agent.awaitLineAfter(mark, l -> l.contains("process detached pid=" + before + " "), Duration.ofSeconds(20));
+    return new Restart(after, awaitInstrumented(mark, after));
   }
 
   /** GET {@code path} on the pod's server; asserts 200. */
