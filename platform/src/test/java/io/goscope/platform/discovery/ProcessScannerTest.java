@@ -18,11 +18,17 @@ import org.junit.jupiter.api.io.TempDir;
 class ProcessScannerTest {
   @TempDir Path tmp;
 
-  @Test
-  void diffsScans() throws IOException {
+  /** A proc root with pid 1 ("init") and pid 20 ("a"). */
+  private FakeProc initAndA() throws IOException {
     FakeProc proc = new FakeProc(Files.createDirectories(tmp.resolve("proc")));
     proc.addProcess(1, 1, List.of(1), "init", 1, null, List.of("init"), Map.of(), "0::/\n");
     proc.addProcess(20, 20, List.of(20), "a", 5, null, List.of("a"), Map.of(), "0::/\n");
+    return proc;
+  }
+
+  @Test
+  void diffsScans() throws IOException {
+    FakeProc proc = initAndA();
     ProcessScanner scanner = new ProcessScanner(new ProcFs(proc.root));
 
     assertEquals(new ProcessScanner.Delta(Set.of(1, 20), Set.of()), scanner.scan());
@@ -39,9 +45,7 @@ class ProcessScannerTest {
 
   @Test
   void aScanWithoutVerificationSeesNewAndGonePidsButNotReuse() throws IOException {
-    FakeProc proc = new FakeProc(Files.createDirectories(tmp.resolve("proc")));
-    proc.addProcess(1, 1, List.of(1), "init", 1, null, List.of("init"), Map.of(), "0::/\n");
-    proc.addProcess(20, 20, List.of(20), "a", 5, null, List.of("a"), Map.of(), "0::/\n");
+    FakeProc proc = initAndA();
     ProcessScanner scanner = new ProcessScanner(new ProcFs(proc.root));
     assertEquals(new ProcessScanner.Delta(Set.of(1, 20), Set.of()), scanner.scan(false));
 
