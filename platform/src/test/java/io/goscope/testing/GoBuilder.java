@@ -138,7 +138,7 @@ public final class GoBuilder {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       md.update(toolchain.toString().getBytes(StandardCharsets.UTF_8));
-      md.update(run(toolchain.command("version"), toolchain.environment()).getBytes(StandardCharsets.UTF_8));
+      md.update(toolchain.version().getBytes(StandardCharsets.UTF_8)); // memoized: one `go env` per toolchain
       md.update(String.join("\0", flags).getBytes(StandardCharsets.UTF_8));
       md.update(new TreeMap<>(env).toString().getBytes(StandardCharsets.UTF_8));
       try (Stream<Path> files = Files.walk(srcDir)) {
