@@ -5,7 +5,7 @@ MVN ?= mvn -B -ntp
 DIST := dist/target/goscope
 
 APT_PACKAGES := openjdk-17-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool golang-go \
-	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2
+	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2 curl unzip
 
 .PHONY: deps build demo test bench clean
 
@@ -23,6 +23,7 @@ test: deps
 	GOSCOPE_ESBUILD=$$(./.ci/fetch-test-binaries esbuild) GOSCOPE_NODE_EXPORTER=$$(./.ci/fetch-test-binaries node-exporter) \
 	  GOSCOPE_ESBUILD_MATRIX="$$(./.ci/fetch-test-binaries esbuild-matrix)" \
 	  GOSCOPE_GO_TOOLCHAINS="$$(./.ci/fetch-test-binaries go-toolchains)" \
+	  GOSCOPE_GO_MODULES="$$(./.ci/fetch-test-binaries go-modules)" \
 	  $(MVN) verify
 
 bench: build

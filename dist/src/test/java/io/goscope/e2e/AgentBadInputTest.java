@@ -63,7 +63,7 @@ class AgentBadInputTest {
   @BeforeAll
   static void build() throws IOException {
     BpfAssumptions.assumeBpf();
-    BpfAssumptions.assumeCommand("go", "version");
+    BpfAssumptions.assumeCommand(GoBuilder.go("version").toArray(String[]::new));
     Path go = Path.of(System.getProperty("goscope.root", "..")).resolve("dist/src/test/go");
     Map<String, String> env = Map.of("CGO_ENABLED", "0");
     notGo = GoBuilder.copy(Path.of("/bin/sleep"), work.resolve("notgo-sleep"));

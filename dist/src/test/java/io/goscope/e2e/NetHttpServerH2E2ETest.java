@@ -60,7 +60,7 @@ class NetHttpServerH2E2ETest {
   @BeforeAll
   static void requirements() {
     BpfAssumptions.assumeBpf();
-    BpfAssumptions.assumeCommand("go", "version");
+    BpfAssumptions.assumeCommand(GoBuilder.go("version").toArray(String[]::new));
   }
 
   /** The demo server, which serves HTTPS (h2 and HTTP/1.1) when given {@code -tls-cert-out}. */

@@ -28,18 +28,14 @@ public final class GoBuilder {
 
   private GoBuilder() {}
 
-  /** Whether a {@code go} toolchain is on the PATH. */
+  /** Whether the installed toolchain ({@link GoToolchain#installed()}) runs. */
   public static boolean goAvailable() {
-    try {
-      Process p = new ProcessBuilder("go", "version").redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
+    return GoToolchain.installed().available();
+  }
+
+  /** {@code go args...} of the installed toolchain, by its full path. */
+  public static List<String> go(String... args) {
+    return GoToolchain.installed().command(args);
   }
 
   /** Builds a single-file {@code main} package from source text. */
@@ -62,9 +58,24 @@ public final class GoBuilder {
     return build(GoToolchain.installed(), srcDir, out, goFlags, env);
   }
 
-  /** Builds the {@code main} package in {@code srcDir} into {@code out} with {@code toolchain}. */
+  /** Builds the {@code main} package in {@code srcDir} into {@code out} with {@code toolchain}, in GOPATH mode. */
   public static Path build(GoToolchain toolchain, Path srcDir, Path out, List<String> goFlags,
       Map<String, String> env) {
+    return build(toolchain, srcDir, out, goFlags, env, false);
+  }
+
+  /**
+   * Builds the Go module in {@code srcDir} (its committed go.mod and go.sum pin the library versions) into
+   * {@code out} with {@code toolchain}, in module mode: the go command fetches what the module cache lacks from
+   * the module proxy, and refuses a go.sum that does not match ({@code -mod=readonly}).
+   */
+  public static Path buildModule(GoToolchain toolchain, Path srcDir, Path out, List<String> goFlags,
+      Map<String, String> env) {
+    return build(toolchain, srcDir, out, goFlags, env, true);
+  }
+
+  private static Path build(GoToolchain toolchain, Path srcDir, Path out, List<String> goFlags,
+      Map<String, String> env, boolean module) {
     requireNonNull(toolchain, "toolchain");
     requireNonNull(srcDir, "srcDir");
     requireNonNull(out, "out");
@@ -73,7 +84,7 @@ public final class GoBuilder {
     Path absOut = out.toAbsolutePath();
     try {
       Files.createDirectories(absOut.getParent());
-      String hash = hash(toolchain, srcDir, goFlags, env);
+      String hash = hash(toolchain, srcDir, goFlags, env) + (module ? " module" : "");
       Path stamp = absOut.resolveSibling(absOut.getFileName() + ".sha256");
       if (Files.exists(absOut) && Files.exists(stamp) && Files.readString(stamp).equals(hash)) {
         return absOut;
@@ -83,8 +94,8 @@ public final class GoBuilder {
       cmd.add(".");
       ProcessBuilder pb = new ProcessBuilder(cmd).directory(srcDir.toFile()).redirectErrorStream(true);
       Map<String, String> e = pb.environment();
-      e.put("GO111MODULE", "off");
-      e.put("GOFLAGS", "");
+      e.put("GO111MODULE", module ? "on" : "off");
+      e.put("GOFLAGS", module ? "-mod=readonly" : "");
       e.putIfAbsent("CGO_ENABLED", "0");
       e.putAll(toolchain.environment());
       e.putAll(env);

@@ -24,7 +24,7 @@ public final class GoToolTruth {
   /** Text symbols and their addresses ({@code go tool nm}). */
   public static Map<String, Long> nm(Path bin) {
     Map<String, Long> out = new HashMap<>();
-    Matcher m = NM_LINE.matcher(GoBuilder.run(List.of("go", "tool", "nm", bin.toString())));
+    Matcher m = NM_LINE.matcher(GoBuilder.run(GoBuilder.go("tool", "nm", bin.toString())));
     while (m.find()) {
       out.putIfAbsent(m.group(2), Long.parseLong(m.group(1), 16));
     }
@@ -33,7 +33,7 @@ public final class GoToolTruth {
 
   /** Addresses of the RET instructions of function {@code fn} ({@code go tool objdump}). */
   public static List<Long> objdumpRets(Path bin, String fn) {
-    String text = GoBuilder.run(List.of("go", "tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
+    String text = GoBuilder.run(GoBuilder.go("tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
         bin.toString()));
     List<Long> out = new ArrayList<>();
     Matcher m = RET_LINE.matcher(text);

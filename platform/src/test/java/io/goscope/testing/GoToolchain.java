@@ -11,26 +11,75 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A Go toolchain that tests build with: the {@code go} on the PATH (Debian's golang-go), or a full toolchain at a
- * GOROOT, such as the bookworm-backports ones {@code .ci/fetch-test-binaries go-toolchains} extracts. A GOROOT
- * toolchain runs with {@code GOTOOLCHAIN=local} (never a download) and a GOCACHE of its own under the module's
- * {@code target/}, so repeated runs skip the cold standard-library build; the PATH one keeps the shared
- * {@code /tmp} cache of every other test build.
+ * A Go toolchain that tests build with, always called by its full path: which {@code go} comes first on the PATH
+ * differs between machines (Debian's golang-go 1.19 in /usr/bin, or a newer Go in /usr/local/go/bin).
+ *
+ * <ul>
+ *   <li>{@link #installed()}: Debian's golang-go ({@code /usr/lib/go/bin/go}, Go 1.19), which {@code make} installs;
+ *       the GOPATH-mode fixtures (and Debian's GOPATH libraries) are built with it;
+ *   <li>{@link #modules()}: a current Go for module builds (test apps with real library versions from the module
+ *       proxy): {@code GOSCOPE_GO_MODULES}, as {@code make test} sets it, else {@code /usr/local/go};
+ *   <li>{@link #at(Path)}: a full toolchain at a GOROOT, such as the Debian ones {@code .ci/fetch-test-binaries
+ *       go-toolchains} extracts.
+ * </ul>
+ *
+ * <p>A GOROOT toolchain runs with {@code GOTOOLCHAIN=local} (never a download, unless {@link #withToolchain}
+ * asks for one) and a GOCACHE of its own under the module's {@code target/}, so repeated runs skip the cold
+ * standard-library build.
  */
 public final class GoToolchain {
   private static final Path INSTALLED_CACHE = Path.of("/tmp/gocache-goscope-tests");
-  private static final GoToolchain INSTALLED = new GoToolchain(null);
+  /** Debian's golang-go GOROOT. */
+  private static final Path DEBIAN_GOROOT = Path.of("/usr/lib/go");
+  private static final GoToolchain INSTALLED =
+      Files.isExecutable(DEBIAN_GOROOT.resolve("bin/go")) ? new GoToolchain(DEBIAN_GOROOT, true, null)
+          : new GoToolchain(null, true, null);
 
   private final @Nullable Path goroot;
+  /** Whether this is the installed toolchain, which shares one /tmp build cache with every other test build. */
+  private final boolean shared;
+  /** GOTOOLCHAIN value, e.g. go1.27.3 (downloaded from the module proxy on first use); null = local. */
+  private final @Nullable String switchTo;
   private volatile @Nullable String version;
 
-  private GoToolchain(@Nullable Path goroot) {
+  private GoToolchain(@Nullable Path goroot, boolean shared, @Nullable String switchTo) {
     this.goroot = goroot;
+    this.shared = shared;
+    this.switchTo = switchTo;
   }
 
-  /** The {@code go} on the PATH. */
+  /**
+   * Debian's golang-go (Go 1.19, {@code /usr/lib/go}), the toolchain {@code make} installs; the {@code go} on the
+   * PATH only where Debian's is missing.
+   */
   public static GoToolchain installed() {
     return INSTALLED;
+  }
+
+  /**
+   * A current Go for module builds: the GOROOT in {@code GOSCOPE_GO_MODULES} (set by {@code make test}), else
+   * {@code /usr/local/go}. Empty when neither holds a toolchain.
+   */
+  public static java.util.Optional<GoToolchain> modules() {
+    String env = System.getenv("GOSCOPE_GO_MODULES");
+    for (String candidate : new String[] {env, "/usr/local/go"}) {
+      if (candidate != null && !candidate.isBlank() && Files.isExecutable(Path.of(candidate, "bin/go"))) {
+        return java.util.Optional.of(at(Path.of(candidate)));
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * This toolchain switching to another Go release ({@code GOTOOLCHAIN=go1.27.3}), which the go command fetches
+   * from the module proxy once and caches in the module cache. Needs a toolchain of Go 1.21 or later.
+   */
+  public GoToolchain withToolchain(String release) {
+    requireNonNull(release, "release");
+    if (!release.startsWith("go1.")) {
+      throw new IllegalArgumentException("not a Go release: " + release);
+    }
+    return new GoToolchain(goroot, false, release);
   }
 
   /** The toolchain at {@code goroot}, which must hold {@code bin/go}. */
@@ -40,12 +89,13 @@ public final class GoToolchain {
     if (!Files.isExecutable(abs.resolve("bin/go"))) {
       throw new IllegalArgumentException("not a Go toolchain: " + abs.resolve("bin/go") + " missing");
     }
-    return new GoToolchain(abs);
+    return new GoToolchain(abs, false, null);
   }
 
   /** The toolchain's version as binaries it builds report it ({@code go env GOVERSION}, e.g. {@code go1.21.13}). */
   public String version() {
     String v = version;
+    // (a switched toolchain answers with the release it switched to)
     if (v == null) {
       List<String> cmd = command("env", "GOVERSION");
       v = GoBuilder.run(cmd, environment()).strip();
@@ -68,23 +118,45 @@ public final class GoToolchain {
   /** Environment that selects this toolchain and its build cache. */
   public Map<String, String> environment() {
     Map<String, String> env = new LinkedHashMap<>();
-    if (goroot == null) {
+    if (shared) {
       env.put("GOCACHE", INSTALLED_CACHE.toString());
-    } else {
-      env.put("GOROOT", goroot.toString());
-      env.put("GOTOOLCHAIN", "local");
-      // Keyed by GOROOT, not version: version() itself runs go, and two trees may carry one version string.
-      env.put("GOCACHE", Path.of("target", "gocache", cacheName(goroot)).toAbsolutePath().toString());
+    }
+    if (goroot != null) {
+      // A switched toolchain brings its own GOROOT: setting ours would make it build with the wrong library.
+      if (switchTo == null) {
+        env.put("GOROOT", goroot.toString());
+      }
+      env.put("GOTOOLCHAIN", switchTo == null ? "local" : switchTo);
+      if (!shared) {
+        // Keyed by GOROOT, not version: version() itself runs go, and two trees may carry one version string.
+        env.put("GOCACHE", Path.of("target", "gocache", cacheName()).toAbsolutePath().toString());
+      }
     }
     return env;
   }
 
-  private static String cacheName(Path goroot) {
-    return goroot.getFileName() + "-" + Integer.toHexString(goroot.toString().hashCode());
+  private String cacheName() {
+    String base = goroot.getFileName() + "-" + Integer.toHexString(goroot.toString().hashCode());
+    return switchTo == null ? base : base + "-" + switchTo;
+  }
+
+  /** Whether this toolchain's go command runs ({@code go version}). */
+  public boolean available() {
+    try {
+      Process p = new ProcessBuilder(command("version")).redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (java.io.IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   @Override
   public String toString() {
-    return goroot == null ? "go on the PATH" : goroot.toString();
+    String base = goroot == null ? "go on the PATH" : goroot.toString();
+    return switchTo == null ? base : base + " GOTOOLCHAIN=" + switchTo;
   }
 }

@@ -256,7 +256,7 @@ class EsbuildMatrixTest {
 
   /** The trimmed output of {@code go <args>}, "" when it fails. */
   private static String goTool(String... args) {
-    List<String> cmd = new java.util.ArrayList<>(List.of("go"));
+    List<String> cmd = new java.util.ArrayList<>(GoBuilder.go());
     cmd.addAll(List.of(args));
     try {
       Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();

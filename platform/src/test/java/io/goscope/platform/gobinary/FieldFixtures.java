@@ -1,5 +1,7 @@
 package io.goscope.platform.gobinary;
 
+import io.goscope.testing.GoBuilder;
+
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
@@ -81,7 +83,7 @@ final class FieldFixtures {
     }
     Assumptions.assumeTrue(goAvailable() || "true".equals(System.getenv("CI")), "needs the go toolchain on PATH");
     out = DIR.resolve(name);
-    List<String> cmd = new ArrayList<>(List.of("go", "build", "-o", out.toString()));
+    List<String> cmd = new ArrayList<>(GoBuilder.go("build", "-o", out.toString()));
     cmd.addAll(List.of(flags));
     cmd.add(".");
     try {
@@ -105,8 +107,8 @@ final class FieldFixtures {
 
   private static boolean goAvailable() {
     try {
-      return new ProcessBuilder("go", "version").start().waitFor() == 0;
-    } catch (IOException | InterruptedException e) {
+      return GoBuilder.goAvailable();
+    } catch (RuntimeException e) {
       return false;
     }
   }

@@ -50,7 +50,7 @@ class GoBinaryMatrixTest {
   @BeforeAll
   static void buildAll() {
     Assumptions.assumeTrue(GoBuilder.goAvailable() || "true".equals(System.getenv("CI")), "no go toolchain");
-    goVersion = GoBuilder.run(List.of("go", "env", "GOVERSION")).trim();
+    goVersion = GoBuilder.run(GoBuilder.go("env", "GOVERSION")).trim();
   }
 
   static Stream<Arguments> variants() {

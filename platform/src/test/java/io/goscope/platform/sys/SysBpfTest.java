@@ -42,7 +42,7 @@ class SysBpfTest {
   static void build() throws Exception {
     assumeBpf();
     assumeCommand("clang", "--version");
-    assumeCommand("go", "version");
+    assumeCommand(SysTestPrograms.go("version"));
     object = SysTestPrograms.bpfObject();
     program = SysTestPrograms.goProgram();
     workOffset = SysTestPrograms.fileOffset(program, "main.work");

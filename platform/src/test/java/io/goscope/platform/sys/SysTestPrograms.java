@@ -58,8 +58,13 @@ final class SysTestPrograms {
     }
     run(root(), Map.of("GO111MODULE", "off", "GOCACHE", "/tmp/gocache-sys", "GOPATH", "/tmp/gopath-sys",
             "CGO_ENABLED", "0"),
-        "go", "build", "-o", out.toString(), src.toString());
+        go("build", "-o", out.toString(), src.toString()));
     return out;
+  }
+
+  /** {@code go args...} of Debian's golang-go, by its full path (see GoToolchain.installed()). */
+  static String[] go(String... args) {
+    return io.goscope.testing.GoToolchain.installed().command(args).toArray(String[]::new);
   }
 
   static String run(Path dir, Map<String, String> env, String... command)
@@ -82,7 +87,7 @@ final class SysTestPrograms {
    * reader.
    */
   static long fileOffset(Path binary, String symbol) throws IOException, InterruptedException {
-    String nm = run(root(), Map.of("GOCACHE", "/tmp/gocache-sys"), "go", "tool", "nm", binary.toString());
+    String nm = run(root(), Map.of("GOCACHE", "/tmp/gocache-sys"), go("tool", "nm", binary.toString()));
     long addr = -1;
     for (String line : nm.split("\n")) {
       String[] f = line.trim().split("\\s+");
