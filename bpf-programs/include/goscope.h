@@ -6,17 +6,11 @@
 #ifndef GOSCOPE_H
 #define GOSCOPE_H
 
-#include <linux/types.h>
+#include "goscope_types.h"
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
 
-/* Every record starts with this header (8 bytes). */
-struct gs_record_header {
-	__u16 source; /* set from goscope_source: which probe set wrote the record */
-	__u16 type;   /* probe-set specific record type */
-	__u32 pid;    /* tgid in the host pid namespace */
-};
 
 /*
  * The shared ring buffer. Each object declares it; the host swaps in its own map (bpf_map__reuse_fd) before
@@ -27,13 +21,17 @@ struct {
 	__uint(max_entries, 4096 * 64);
 } goscope_events SEC(".maps");
 
-/* Records that could not be reserved because the ring buffer was full, per CPU. Read by the host. */
+/*
+ * Records that could not be reserved because the ring buffer was full, per CPU and per source id (the key). Owned
+ * by the host like the ring buffer (one map for every object, so the counts survive detaches); read by the host.
+ */
+#define GS_MAX_SOURCES 256
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, GS_MAX_SOURCES);
 	__type(key, __u32);
 	__type(value, __u64);
-} goscope_dropped SEC(".maps");
+} goscope_lost SEC(".maps");
 
 /* Host-assigned id of the probe set that owns this object. */
 const volatile __u16 goscope_source = 0;
@@ -49,8 +47,8 @@ static __always_inline void *gs_reserve(__u32 size, __u16 type)
 {
 	struct gs_record_header *h = bpf_ringbuf_reserve(&goscope_events, size, 0);
 	if (!h) {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&goscope_dropped, &zero);
+		__u32 source = goscope_source;
+		__u64 *n = bpf_map_lookup_elem(&goscope_lost, &source);
 		if (n)
 			*n += 1;
 		return NULL;

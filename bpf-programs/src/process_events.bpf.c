@@ -4,7 +4,7 @@
  * written to the shared ring buffer with source id 0 (reserved for the host). Tracepoints, not kprobes: the
  * reference kernel has no kprobes.
  */
-#include "goscope.h"
+#include "goscope_context.h"
 
 #define GS_PROCESS_EXEC 1
 #define GS_PROCESS_EXIT 2

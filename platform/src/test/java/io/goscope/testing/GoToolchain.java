@@ -23,8 +23,8 @@ import java.util.Map;
  *       go-toolchains} extracts.
  * </ul>
  *
- * <p>A GOROOT toolchain runs with {@code GOTOOLCHAIN=local} (never a download, unless {@link #withToolchain}
- * asks for one) and a GOCACHE of its own under the module's {@code target/}, so repeated runs skip the cold
+ * <p>A GOROOT toolchain runs with {@code GOTOOLCHAIN=local} (never a download; {@link #withToolchain} fetches a
+ * newer release once) and a GOCACHE of its own under the module's {@code target/}, so repeated runs skip the cold
  * standard-library build.
  */
 public final class GoToolchain {
@@ -32,20 +32,17 @@ public final class GoToolchain {
   /** Debian's golang-go GOROOT. */
   private static final Path DEBIAN_GOROOT = Path.of("/usr/lib/go");
   private static final GoToolchain INSTALLED =
-      Files.isExecutable(DEBIAN_GOROOT.resolve("bin/go")) ? new GoToolchain(DEBIAN_GOROOT, true, null)
-          : new GoToolchain(null, true, null);
+      Files.isExecutable(DEBIAN_GOROOT.resolve("bin/go")) ? new GoToolchain(DEBIAN_GOROOT, true)
+          : new GoToolchain(null, true);
 
   private final @Nullable Path goroot;
   /** Whether this is the installed toolchain, which shares one /tmp build cache with every other test build. */
   private final boolean shared;
-  /** GOTOOLCHAIN value, e.g. go1.27.3 (downloaded from the module proxy on first use); null = local. */
-  private final @Nullable String switchTo;
   private volatile @Nullable String version;
 
-  private GoToolchain(@Nullable Path goroot, boolean shared, @Nullable String switchTo) {
+  private GoToolchain(@Nullable Path goroot, boolean shared) {
     this.goroot = goroot;
     this.shared = shared;
-    this.switchTo = switchTo;
   }
 
   /**
@@ -71,15 +68,23 @@ public final class GoToolchain {
   }
 
   /**
-   * This toolchain switching to another Go release ({@code GOTOOLCHAIN=go1.27.3}), which the go command fetches
-   * from the module proxy once and caches in the module cache. Needs a toolchain of Go 1.21 or later.
+   * Another Go release as this toolchain's go command fetches it for {@code GOTOOLCHAIN=<release>} (from the module
+   * proxy, once, into the module cache): the fetched GOROOT, called by its full path like any other toolchain (the
+   * switch itself does not apply to GOPATH-mode builds). Needs a toolchain of Go 1.21 or later.
    */
   public GoToolchain withToolchain(String release) {
     requireNonNull(release, "release");
     if (!release.startsWith("go1.")) {
       throw new IllegalArgumentException("not a Go release: " + release);
     }
-    return new GoToolchain(goroot, false, release);
+    Map<String, String> env = new LinkedHashMap<>(environment());
+    env.put("GOTOOLCHAIN", release);
+    env.remove("GOROOT");
+    String goroot = GoBuilder.run(command("env", "GOROOT"), env).strip();
+    if (!goroot.contains(release)) {
+      throw new IllegalStateException(this + " with GOTOOLCHAIN=" + release + " answers GOROOT " + goroot);
+    }
+    return at(Path.of(goroot));
   }
 
   /** The toolchain at {@code goroot}, which must hold {@code bin/go}. */
@@ -89,13 +94,12 @@ public final class GoToolchain {
     if (!Files.isExecutable(abs.resolve("bin/go"))) {
       throw new IllegalArgumentException("not a Go toolchain: " + abs.resolve("bin/go") + " missing");
     }
-    return new GoToolchain(abs, false, null);
+    return new GoToolchain(abs, false);
   }
 
   /** The toolchain's version as binaries it builds report it ({@code go env GOVERSION}, e.g. {@code go1.21.13}). */
   public String version() {
     String v = version;
-    // (a switched toolchain answers with the release it switched to)
     if (v == null) {
       List<String> cmd = command("env", "GOVERSION");
       v = GoBuilder.run(cmd, environment()).strip();
@@ -122,11 +126,8 @@ public final class GoToolchain {
       env.put("GOCACHE", INSTALLED_CACHE.toString());
     }
     if (goroot != null) {
-      // A switched toolchain brings its own GOROOT: setting ours would make it build with the wrong library.
-      if (switchTo == null) {
-        env.put("GOROOT", goroot.toString());
-      }
-      env.put("GOTOOLCHAIN", switchTo == null ? "local" : switchTo);
+      env.put("GOROOT", goroot.toString());
+      env.put("GOTOOLCHAIN", "local");
       if (!shared) {
         // Keyed by GOROOT, not version: version() itself runs go, and two trees may carry one version string.
         env.put("GOCACHE", Path.of("target", "gocache", cacheName()).toAbsolutePath().toString());
@@ -136,8 +137,7 @@ public final class GoToolchain {
   }
 
   private String cacheName() {
-    String base = goroot.getFileName() + "-" + Integer.toHexString(goroot.toString().hashCode());
-    return switchTo == null ? base : base + "-" + switchTo;
+    return goroot.getFileName() + "-" + Integer.toHexString(goroot.toString().hashCode());
   }
 
   /** Whether this toolchain's go command runs ({@code go version}). */
@@ -156,7 +156,6 @@ public final class GoToolchain {
 
   @Override
   public String toString() {
-    String base = goroot == null ? "go on the PATH" : goroot.toString();
-    return switchTo == null ? base : base + " GOTOOLCHAIN=" + switchTo;
+    return goroot == null ? "go on the PATH" : goroot.toString();
   }
 }

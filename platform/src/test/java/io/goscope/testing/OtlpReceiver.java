@@ -253,6 +253,8 @@ public final class OtlpReceiver implements AutoCloseable {
    * @param attributes values are String, Boolean, Long, Double, byte[], List or Map
    * @param status {@code UNSET}, {@code OK} or {@code ERROR}
    * @param parentSpanId lowercase hex, empty for a root span
+   * @param traceState the W3C tracestate of the span's context, empty when none
+   * @param flags the OTLP span flags (trace flags; bits 8 and 9: whether the parent is known remote, and is)
    */
   public record ReceivedSpan(
       String name,
@@ -266,9 +268,16 @@ public final class OtlpReceiver implements AutoCloseable {
       String statusMessage,
       String traceId,
       String spanId,
-      String parentSpanId) {
+      String parentSpanId,
+      String traceState,
+      int flags) {
     public ReceivedSpan {
       requireNonNull(name, "name");
+    }
+
+    /** Whether the parent is in another process (OTLP span flags: has-is-remote and is-remote set). */
+    public boolean parentRemote() {
+      return (flags & 0x300) == 0x300;
     }
   }
 

@@ -132,7 +132,9 @@ public final class ReceivedTelemetry {
               s.getStatus().getMessage(),
               hex(s.getTraceId()),
               hex(s.getSpanId()),
-              hex(s.getParentSpanId())));
+              hex(s.getParentSpanId()),
+              s.getTraceState(),
+              s.getFlags()));
         }
       }
     }

@@ -8,12 +8,26 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Declarative description of a probe set: what it hooks, which struct fields it needs and where its BPF object and
- * offset table live. The host does all resolving, loading and attaching from this description.
+ * Declarative description of a probe set: what it hooks, which struct fields and version-dependent values it needs
+ * and where its BPF object and offset table live. The host does all resolving, loading and attaching from this
+ * description.
  *
- * <p>The BPF object must declare the shared ring buffer as a map named {@value #RING_BUFFER_MAP} (the host replaces
- * it with its own before load) and a {@code const volatile __u16 goscope_source} global, which the host sets to the
- * source id it assigns the set and which the programs copy into every record header.
+ * <p>The contract with the BPF object, which the probe-set kit's headers ({@code goscope.h},
+ * {@code goscope_context.h}) fulfil when included:
+ *
+ * <ul>
+ *   <li>every map whose name starts with {@value #SHARED_MAP_PREFIX} is owned by the host: it creates each once and
+ *       hands the same map to every object before load (the ring buffer {@value #RING_BUFFER_MAP}, the loss
+ *       counters, the selected processes and the trace context of every goroutine), so all probe sets share one
+ *       trace context and one ring buffer;
+ *   <li>the set's other maps are created once per probe set and shared by all of its objects (one object per
+ *       distinct set of constants), so per-call state is keyed by process and goroutine, never per object;
+ *   <li>{@code const volatile __u16 goscope_source} receives the source id the host assigns the set, which the
+ *       programs copy into every record header; {@code const volatile} globals named {@code goscope_*} are set by the
+ *       host (e.g. the goroutine id offset);
+ *   <li>every constant the description names (fields, {@link #constants()}, {@link #versionedConstants()}) must
+ *       exist in the object: a missing one is an error naming it, never a silent zero.
+ * </ul>
  */
 public final class ProbeSetDescriptor {
   /** Name of the ring-buffer map every probe object shares with the host. */
@@ -22,6 +36,9 @@ public final class ProbeSetDescriptor {
   /** Name of the {@code const volatile __u16} global that receives the host-assigned source id. */
   public static final String SOURCE_CONSTANT = "goscope_source";
 
+  /** Maps (and {@code const volatile} globals) whose names start with this prefix belong to the host. */
+  public static final String SHARED_MAP_PREFIX = "goscope_";
+
   private final String id;
   private final String description;
   private final String bpfObjectResource;
@@ -29,6 +46,7 @@ public final class ProbeSetDescriptor {
   private final List<FunctionProbe> probes;
   private final List<StructField> fields;
   private final Map<String, Long> constants;
+  private final List<VersionedConstant> versionedConstants;
 
   private ProbeSetDescriptor(Builder b) {
     this.id = requireNonNull(b.id, "id");
@@ -38,6 +56,7 @@ public final class ProbeSetDescriptor {
     this.probes = List.copyOf(b.probes);
     this.fields = List.copyOf(b.fields);
     this.constants = Map.copyOf(b.constants);
+    this.versionedConstants = List.copyOf(b.versionedConstants);
     if (probes.isEmpty()) {
       throw new IllegalArgumentException("probe set " + id + " declares no probes");
     }
@@ -83,6 +102,20 @@ public final class ProbeSetDescriptor {
     return constants;
   }
 
+  /** {@code const volatile} globals whose value depends on a module's version, resolved per binary. */
+  public List<VersionedConstant> versionedConstants() {
+    return versionedConstants;
+  }
+
+  /** Every constant name the description sets: fields, constants and versioned constants. */
+  public List<String> constantNames() {
+    List<String> names = new ArrayList<>();
+    fields.forEach(f -> names.add(f.constant()));
+    names.addAll(constants.keySet());
+    versionedConstants.forEach(v -> names.add(v.constant()));
+    return names;
+  }
+
   @Override
   public String toString() {
     return "ProbeSet{" + id + ", probes=" + probes.size() + ", fields=" + fields.size() + "}";
@@ -97,6 +130,7 @@ public final class ProbeSetDescriptor {
     private final List<FunctionProbe> probes = new ArrayList<>();
     private final List<StructField> fields = new ArrayList<>();
     private final Map<String, Long> constants = new TreeMap<>();
+    private final List<VersionedConstant> versionedConstants = new ArrayList<>();
 
     private Builder(String id) {
       this.id = requireNonNull(id, "id");
@@ -129,6 +163,11 @@ public final class ProbeSetDescriptor {
 
     public Builder constant(String name, long value) {
       constants.put(requireNonNull(name, "name"), value);
+      return this;
+    }
+
+    public Builder versionedConstant(VersionedConstant constant) {
+      versionedConstants.add(requireNonNull(constant, "constant"));
       return this;
     }
 

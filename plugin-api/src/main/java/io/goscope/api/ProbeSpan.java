@@ -24,6 +24,9 @@ public final class ProbeSpan {
   private final Attributes attributes;
   private final StatusCode status;
   private final String statusDescription;
+  private final boolean sampled;
+  private final boolean parentRemote;
+  private final String traceState;
 
   private ProbeSpan(Builder b) {
     this.name = requireNonNull(b.name, "name");
@@ -37,6 +40,9 @@ public final class ProbeSpan {
     this.attributes = b.attributes;
     this.status = b.status;
     this.statusDescription = b.statusDescription;
+    this.sampled = b.sampled;
+    this.parentRemote = b.parentRemote && SpanId.isValid(parentSpanId);
+    this.traceState = b.traceState;
   }
 
   /**
@@ -97,9 +103,28 @@ public final class ProbeSpan {
     return statusDescription;
   }
 
+  /**
+   * Whether the trace is sampled (W3C trace flag 01). Unsampled spans still feed metrics; the host does not export
+   * them and counts them as sampled out, not as lost.
+   */
+  public boolean sampled() {
+    return sampled;
+  }
+
+  /** Whether the parent span lives in another process (it came in with the request, e.g. a traceparent header). */
+  public boolean parentRemote() {
+    return parentRemote;
+  }
+
+  /** The W3C {@code tracestate} that came in with the parent, or empty. */
+  public String traceState() {
+    return traceState;
+  }
+
   @Override
   public String toString() {
-    return "ProbeSpan{" + name + " " + kind + " " + (endKtimeNanos - startKtimeNanos) + "ns " + attributes + "}";
+    return "ProbeSpan{" + name + " " + kind + " " + traceId + "/" + spanId + "<-" + parentSpanId + " "
+        + (endKtimeNanos - startKtimeNanos) + "ns " + attributes + "}";
   }
 
   /** Builder for {@link ProbeSpan}. */
@@ -115,6 +140,9 @@ public final class ProbeSpan {
     private Attributes attributes = Attributes.empty();
     private StatusCode status = StatusCode.UNSET;
     private String statusDescription = "";
+    private boolean sampled = true;
+    private boolean parentRemote;
+    private String traceState = "";
 
     private Builder(String name, String scope) {
       this.name = requireNonNull(name, "name");
@@ -155,6 +183,24 @@ public final class ProbeSpan {
     public Builder status(StatusCode status, String description) {
       this.status = requireNonNull(status, "status");
       this.statusDescription = requireNonNull(description, "description");
+      return this;
+    }
+
+    /** W3C sampled flag; true by default. */
+    public Builder sampled(boolean sampled) {
+      this.sampled = sampled;
+      return this;
+    }
+
+    /** Whether the parent came from another process. */
+    public Builder parentRemote(boolean parentRemote) {
+      this.parentRemote = parentRemote;
+      return this;
+    }
+
+    /** The W3C tracestate header value that came with a remote parent. */
+    public Builder traceState(String traceState) {
+      this.traceState = requireNonNull(traceState, "traceState");
       return this;
     }
 

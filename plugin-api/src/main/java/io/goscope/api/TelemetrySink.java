@@ -24,4 +24,10 @@ public interface TelemetrySink {
    */
   @Unstable
   default void histogram(HistogramInstrument instrument, double value, Attributes attributes) {}
+
+  /** The process this sink's records come from; {@link TracedProcess#UNKNOWN} by default. */
+  @Unstable
+  default TracedProcess process() {
+    return TracedProcess.UNKNOWN;
+  }
 }

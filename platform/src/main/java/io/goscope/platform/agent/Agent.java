@@ -4,16 +4,15 @@ import static java.util.Objects.requireNonNull;
 
 import io.goscope.api.DiscoveryContext;
 import io.goscope.api.DiscoverySource;
+import io.goscope.api.FunctionProbe;
 import io.goscope.api.Nullable;
 import io.goscope.api.ProbeSet;
 import io.goscope.api.ProcessInfo;
+import io.goscope.api.RecordHeader;
 import io.goscope.api.WorkloadMetadata;
-import io.goscope.platform.discovery.ExecutableKey;
 import io.goscope.platform.discovery.GoDetector;
 import io.goscope.platform.discovery.ProcFs;
-import io.goscope.platform.discovery.ProcFsException;
 import io.goscope.platform.discovery.ProcessScanner;
-import io.goscope.platform.discovery.ProcessSnapshot;
 import io.goscope.platform.export.ExporterRegistry;
 import io.goscope.platform.export.MetricPipeline;
 import io.goscope.platform.export.ResourceFactory;
@@ -21,9 +20,10 @@ import io.goscope.platform.export.TelemetryPipeline;
 import io.goscope.platform.gobinary.FieldResolver;
 import io.goscope.platform.gobinary.OffsetBundleDirectory;
 import io.goscope.platform.instrument.BinaryAnalyzer;
-import io.goscope.platform.instrument.Instrumentation;
+import io.goscope.platform.instrument.GoroutineProbeSet;
+import io.goscope.platform.instrument.HostMaps;
 import io.goscope.platform.instrument.Instrumentor;
-import io.goscope.platform.instrument.ProbePlan;
+import io.goscope.platform.instrument.ProbeObjects;
 import io.goscope.platform.instrument.ProbePlanner;
 import io.goscope.platform.instrument.ProbeSetRuntime;
 import io.goscope.platform.instrument.RecordDispatcher;
@@ -37,16 +37,15 @@ import io.goscope.platform.rules.RuleSet;
 import io.goscope.platform.rules.RulesDirectory;
 import io.goscope.platform.rules.Selection;
 import io.goscope.platform.sys.BpfFeatures;
-import io.goscope.platform.sys.BpfMap;
 import io.goscope.platform.sys.Clocks;
 import io.goscope.platform.sys.RingBufferReader;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -54,36 +53,34 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.event.Level;
 
 /**
- * The node agent: discovers processes, selects Go apps by rules, instruments each selected process in isolation,
- * drains the one shared ring buffer on a timer and exports telemetry.
+ * The node agent: wires discovery, rules, binary analysis, the kernel side and the telemetry pipelines together,
+ * and starts and stops them. What happens to each process is decided by the {@link ProcessLifecycle}.
  *
- * <p>Processes come from discovery sources: the built-in {@code proc} source ({@link ProcDiscoverySource}: exec/exit
- * tracepoints plus a /proc poll), {@code kubernetes} for pod metadata, and any plugin's.
- *
- * <p>Threads: {@code goscope-discovery} (decisions, reconcile and attaches, one process at a time, so the state
- * needs no locks), {@code goscope-proc-poll}, {@code goscope-detach} (uprobe removal, which waits for kernel grace
- * periods), {@code goscope-ringbuf} (drain every 10 ms, decode, hand to the export queue; never blocks), the
- * export worker of the {@link TelemetryPipeline} and the periodic collector of the {@link MetricPipeline}.
+ * <p>Threads: {@code goscope-discovery} (the life cycle: decisions, reconcile and attaches, one process at a time),
+ * {@code goscope-proc-poll}, {@code goscope-detach} (uprobe removal, which waits for kernel grace periods),
+ * {@code goscope-ringbuf} (drain every 10 ms, decode, hand to the export queue; never blocks), the export worker
+ * of the {@link TelemetryPipeline} and the periodic collector of the {@link MetricPipeline}.
  */
 public final class Agent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Agent.class);
   /** Goscope's version, for {@code telemetry.distro.version}. */
   public static final String VERSION = "0.1.0";
+  /** Threads that close uprobe links; each close waits for a kernel grace period, so they run side by side. */
+  private static final int DETACH_THREADS = 4;
+  /** How long records of a detached process keep being routed: they may still be in the ring buffer. */
+  private static final long DRAIN_DELAY_MILLIS = 2000;
 
   private final AgentConfig config;
   private final List<SpanExporter> extraExporters;
@@ -91,7 +88,7 @@ public final class Agent implements AutoCloseable {
 
   private PluginHost plugins;
   private List<ProbeSetRuntime> runtimes = List.of();
-  private BpfMap ringBuffer;
+  private HostMaps hostMaps;
   private RingBufferReader reader;
   private RecordDispatcher dispatcher;
   private TelemetryPipeline pipeline;
@@ -99,10 +96,12 @@ public final class Agent implements AutoCloseable {
   @Nullable private OffsetBundleDirectory offsetBundles;
   private List<?> lastBundleTables = List.of();
   private BinaryAnalyzer analyzer;
+  private ProbeObjects probeObjects;
   private Instrumentor instrumentor;
   private ResourceFactory resources;
   private ProcFs procFs;
   private ProcessScanner scanner;
+  private ProcessLifecycle lifecycle;
   private final GoDetector goDetector = new GoDetector();
   private final List<DiscoverySource> sources = new ArrayList<>();
   private final AtomicReference<RuleSet> rules = new AtomicReference<>();
@@ -110,38 +109,15 @@ public final class Agent implements AutoCloseable {
   private ScheduledExecutorService discovery;
   private ScheduledExecutorService drain;
   private final ThreadPoolExecutor detacher = new ThreadPoolExecutor(
-      DETACH_THREADS, DETACH_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-      daemon("goscope-detach"));
-  /** Threads that close uprobe links; each close waits for a kernel grace period, so they run side by side. */
-  private static final int DETACH_THREADS = 4;
-
-  private final Map<Integer, Traced> traced = new ConcurrentHashMap<>();
+      DETACH_THREADS, DETACH_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), daemon("goscope-detach"));
   /** Kernel time of the exec event being handled, per pid, for the exec-to-attached latency. */
   private final Map<Integer, Long> execTimes = new ConcurrentHashMap<>();
+  /** Resources routed per pid, so a re-route or unroute retires the old metric series. */
+  private final Map<Integer, Resource> routed = new ConcurrentHashMap<>();
+  private final LongAdder sampledOut = new LongAdder();
+  private Map<String, String> unavailableFeatures = Map.of();
   @Nullable private Clocks clocks;
-  /** Processes decided against, per pid, so each decision is logged once, not every poll or reconcile. */
-  private final Map<Integer, Decision> declined = new ConcurrentHashMap<>();
-  /** Detaches in progress, so a re-attach of the same pid waits for its old links to go. */
-  private final Map<Integer, Future<?>> detaching = new ConcurrentHashMap<>();
-  /** Apps seen before, by service identity: a new pid of one counts as a re-attach (restart, rolling update). */
-  private final Set<String> seenApps = ConcurrentHashMap.newKeySet();
-  private static final int MAX_SEEN_APPS = 65536;
-  private final AtomicLong reattachments = new AtomicLong();
-  private final AtomicLong attachFailures = new AtomicLong();
-  /** Attaches running now; detaches step aside while it is non-zero. */
-  private final AtomicInteger attachesInProgress =
-      new AtomicInteger();
   private volatile boolean closed;
-
-  private record Traced(ProcessSnapshot snapshot, Instrumentation instrumentation, String app, String goVersion,
-      Resource resource) {}
-
-  /** Why a process incarnation (start time + executable) is not traced. */
-  private record Decision(long startTicks, @Nullable ExecutableKey executable, String reason) {
-    boolean sameIncarnation(ProcessSnapshot s) {
-      return startTicks == s.info().startTimeTicks() && s.executableKey().equals(executable);
-    }
-  }
 
   private Agent(AgentConfig config, List<SpanExporter> extraExporters) {
     this.config = requireNonNull(config, "config");
@@ -176,15 +152,25 @@ public final class Agent implements AutoCloseable {
         .exporters(registry.createMetricExporters(config.properties())).build();
     resources = ResourceFactory.create(config.properties(), VERSION);
 
-    ringBuffer = BpfMap.createRingBuffer("goscope_events", config.ringBufferBytes());
-    reader = new RingBufferReader(ringBuffer);
+    hostMaps = HostMaps.create(config.ringBufferBytes(),
+        new HostMaps.Sizes(HostMaps.Sizes.DEFAULT.processes(), config.contextEntries(),
+            HostMaps.Sizes.DEFAULT.binaries()));
+    reader = new RingBufferReader(hostMaps.ringBuffer());
     dispatcher = new RecordDispatcher(runtimes);
+    dispatcher.setHostHandler(ProbeSetDescriptorHost.PROCESS_SEEN, this::onProcessSeen);
     if (config.offsetsDir() != null) {
       offsetBundles = OffsetBundleDirectory.watch(config.offsetsDir(), OffsetBundleDirectory.DEFAULT_RESCAN);
     }
     analyzer = new BinaryAnalyzer(new ProbePlanner(new FieldResolver(List.of(), offsetBundles)), runtimes,
         BinaryAnalyzer.DEFAULT_CAPACITY);
-    instrumentor = new Instrumentor(ringBuffer);
+    unavailableFeatures = BpfFeatures.memoryWriteUnavailableReason()
+        .map(why -> Map.of(FunctionProbe.PROPAGATION, why)).orElse(Map.of());
+    if (!unavailableFeatures.isEmpty()) {
+      log.info("propagation unavailable reason=\"{}\": outgoing requests are not given trace context even where a "
+          + "rule enables it", unavailableFeatures.get(FunctionProbe.PROPAGATION));
+    }
+    probeObjects = new ProbeObjects(hostMaps, unavailableFeatures.keySet());
+    instrumentor = new Instrumentor(probeObjects, unavailableFeatures);
 
     procFs = new ProcFs(config.hostProc());
     scanner = new ProcessScanner(procFs);
@@ -212,6 +198,19 @@ public final class Agent implements AutoCloseable {
     } catch (RuntimeException | LinkageError e) {
       log.debug("monotonic clock unavailable; exec-to-attached latency not measured reason={}", e.toString());
     }
+    lifecycle = ProcessLifecycle.builder()
+        .processes(new ProcAdapter())
+        .rules(new RulesAdapter())
+        .binaries(new BinariesAdapter())
+        .kernel(new KernelAdapter())
+        .telemetry(new TelemetryAdapter())
+        .scheduler((task, delayMillis) -> schedule(task, delayMillis))
+        .detacher(detacher)
+        .events(this::fire)
+        .lingerMillis(config.binaryLinger().toMillis())
+        .drainDelayMillis(DRAIN_DELAY_MILLIS)
+        .monotonicNanos(() -> clocks == null ? -1 : clocks.monotonicNanos())
+        .build();
     startSources();
     long reconcileMs = Math.max(1000, config.reconcileInterval().toMillis());
     discovery.scheduleWithFixedDelay(this::reconcile, reconcileMs, reconcileMs, TimeUnit.MILLISECONDS);
@@ -222,9 +221,15 @@ public final class Agent implements AutoCloseable {
         config.goApps(), config.rulesDir(), config.ringBufferBytes());
   }
 
+  /** Host record types of source 0 that the agent itself handles (goscope_context.h). */
+  private static final class ProbeSetDescriptorHost {
+    static final int PROCESS_SEEN = 3;
+  }
+
   private List<ProbeSetRuntime> loadProbeSets(List<ProbeSet> sets) {
     List<ProbeSetRuntime> result = new ArrayList<>();
     Set<String> ids = new HashSet<>();
+    ids.add(GoroutineProbeSet.ID);
     int next = 1;
     for (ProbeSet set : sets) {
       try {
@@ -233,20 +238,28 @@ public final class Agent implements AutoCloseable {
           log.error("probe set ignored id={} reason=duplicate id", id);
           continue;
         }
-        result.add(ProbeSetRuntime.load(next++, set));
-        log.info("probe set loaded id={} source={} probes={}", id, next - 1, set.descriptor().probes().size());
+        result.add(ProbeSetRuntime.load(next, set));
+        log.info("probe set loaded id={} source={} probes={}", id, next, set.descriptor().probes().size());
+        next++;
       } catch (Exception | LinkageError e) {
         log.error("probe set unusable class={} reason={}", set.getClass().getName(), e.toString());
       }
     }
     if (result.isEmpty()) {
       log.warn("no probe sets loaded from {}: nothing will be traced", config.pluginsDir());
+      return result;
+    }
+    try {
+      result.add(ProbeSetRuntime.load(next, new GoroutineProbeSet()));
+    } catch (Exception | LinkageError e) {
+      log.error("goroutine probes unusable: spans of goroutines a request spawns will start traces of their own "
+          + "reason={}", e.toString());
     }
     return result;
   }
 
   private void startSources() {
-    sources.add(new ProcDiscoverySource(scanner, config.pollInterval(), ringBuffer, dispatcher, execTimes));
+    sources.add(new ProcDiscoverySource(scanner, config.pollInterval(), hostMaps, dispatcher, execTimes));
     sources.addAll(BuiltinSources.create(config));
     sources.addAll(plugins.discoverySources());
     DiscoveryContext ctx = new DiscoveryContext() {
@@ -264,7 +277,7 @@ public final class Agent implements AutoCloseable {
       public void processStarted(int pid) {
         submit(() -> {
           try {
-            consider(pid, false); // an exec'd process has a new executable: consider() re-decides
+            lifecycle.consider(pid, false, execTimes.getOrDefault(pid, 0L));
           } finally {
             execTimes.remove(pid);
           }
@@ -273,10 +286,7 @@ public final class Agent implements AutoCloseable {
 
       @Override
       public void processExited(int pid) {
-        submit(() -> {
-          detach(pid, "exited");
-          declined.remove(pid);
-        });
+        submit(() -> lifecycle.exited(pid));
       }
 
       @Override
@@ -294,6 +304,20 @@ public final class Agent implements AutoCloseable {
     }
   }
 
+  /** A probe of a published binary selected a new process (reader thread): hold its records, decide soon. */
+  private void onProcessSeen(ByteBuffer record, RecordHeader header) {
+    int pid = header.pid();
+    int binary = record.remaining() >= RecordHeader.SIZE + 4 ? record.getInt(record.position() + RecordHeader.SIZE)
+        : 0;
+    dispatcher.hold(pid);
+    submit(() -> {
+      lifecycle.provisionallySelected(pid, binary, execTimes.getOrDefault(pid, 0L));
+      if (!lifecycle.isTraced(pid)) {
+        schedule(() -> dispatcher.discardHeld(pid), DRAIN_DELAY_MILLIS);
+      }
+    });
+  }
+
   private void submit(Runnable r) {
     if (!closed) {
       try {
@@ -304,15 +328,21 @@ public final class Agent implements AutoCloseable {
     }
   }
 
+  /** Runs {@code task} on the discovery thread after {@code delayMillis}. */
+  private void schedule(Runnable task, long delayMillis) {
+    if (!closed) {
+      try {
+        discovery.schedule(task, delayMillis, TimeUnit.MILLISECONDS);
+      } catch (RuntimeException e) {
+        log.debug("discovery task rejected reason={}", e.toString());
+      }
+    }
+  }
+
   private void requestReconcile() {
     submit(this::reconcile);
   }
 
-  /**
-   * Re-evaluates every live process against the rules (which may have changed) and refreshes the resource of
-   * traced processes whose workload metadata changed; detaches processes no longer selected. Decisions already
-   * logged are not logged again.
-   */
   private void reconcile() {
     try {
       if (offsetBundles != null) {
@@ -321,30 +351,9 @@ public final class Agent implements AutoCloseable {
           // New or changed offset bundles: plans with missing fields may now resolve.
           lastBundleTables = tables;
           analyzer.invalidate();
-          declined.clear();
         }
       }
-      for (int pid : scanner.known()) {
-        consider(pid, true);
-      }
-      for (Map.Entry<Integer, Traced> e : traced.entrySet()) {
-        Traced t = e.getValue();
-        Optional<WorkloadMetadata> metadata = describe(t.snapshot().info());
-        Optional<Selection> selection = rules.get().select(t.snapshot().info(), metadata);
-        if (selection.isEmpty()) {
-          detach(e.getKey(), "no longer selected by the rules");
-          continue;
-        }
-        Resource resource = resourceFor(t.snapshot().info(), t.goVersion(), metadata, selection.get());
-        if (!resource.equals(t.resource())) {
-          // e.g. the kubelet published the container id after the attach: no re-attach needed, only new labels.
-          dispatcher.register(e.getKey(), sinkFor(resource, selection.get()));
-          traced.put(e.getKey(), new Traced(t.snapshot(), t.instrumentation(), t.app(), t.goVersion(), resource));
-          metrics.retire(t.resource()); // its series are exported once more, then freed
-          log.info("process resource updated pid={} service={}", e.getKey(),
-              resource.getAttribute(ResourceFactory.SERVICE_NAME));
-        }
-      }
+      lifecycle.reconcile();
     } catch (RuntimeException e) {
       log.warn("reconcile failed reason={}", e.toString());
     }
@@ -364,262 +373,180 @@ public final class Agent implements AutoCloseable {
     return Optional.empty();
   }
 
-  /**
-   * Decides about one process and instruments it when selected. Never throws.
-   *
-   * @param again true on reconcile: decide again even if this process incarnation was decided before
-   */
-  private void consider(int pid, boolean again) {
-    if (closed || pid == ProcessHandle.current().pid()) {
-      return;
-    }
-    try {
-      Traced existing = traced.get(pid);
-      Optional<ProcessSnapshot> snap = procFs.snapshot(pid);
-      if (snap.isEmpty()) {
-        return;
-      }
-      ProcessSnapshot s = snap.get();
-      if (existing != null) {
-        if (existing.snapshot().info().startTimeTicks() == s.info().startTimeTicks()
-            && existing.snapshot().executableKey().equals(s.executableKey())) {
-          return;
-        }
-        detach(pid, existing.snapshot().info().startTimeTicks() == s.info().startTimeTicks()
-            ? "exec replaced the program" : "pid reused");
-      }
-      Decision previous = declined.get(pid);
-      if (!again && previous != null && previous.sameIncarnation(s)) {
-        return;
-      }
-      Optional<WorkloadMetadata> metadata = describe(s.info());
-      Optional<Selection> selection = rules.get().select(s.info(), metadata);
-      if (selection.isEmpty()) {
-        decline(s, "not selected", null);
-        return;
-      }
-      instrument(s, metadata, selection.get());
-    } catch (ProcFsException e) {
-      unreadable(pid, e);
-    } catch (RuntimeException e) {
-      log.warn("process not instrumented pid={} reason={}", pid, e.getMessage());
-    }
-  }
-
-  /**
-   * A process whose /proc entries cannot be read (e.g. no CAP_SYS_PTRACE for another user's process). Nothing is
-   * known to select it by, except its command line: if that matches the rules, say why it is not traced, once.
-   */
-  private void unreadable(int pid, ProcFsException e) {
-    log.debug("process unreadable pid={} reason={}", pid, e.getMessage());
-    try {
-      Optional<List<String>> cmdline = procFs.cmdline(pid);
-      Optional<Long> start = procFs.startTime(pid);
-      if (cmdline.isEmpty() || cmdline.get().isEmpty() || start.isEmpty()) {
-        return;
-      }
-      ProcessInfo guess = new ProcessInfo(pid, List.of(pid), cmdline.get().get(0), cmdline.get(), Map.of(),
-          start.get(), null, null);
-      if (rules.get().select(guess, Optional.empty()).isPresent()) {
-        Decision previous = declined.get(pid);
-        String reason = "executable unreadable: " + e.getMessage();
-        if (previous == null || previous.startTicks() != start.get() || !previous.reason().equals(reason)) {
-          declined.put(pid, new Decision(start.get(), null, reason));
-          log.warn("process not instrumented pid={} exe={} reason={}", pid, guess.executable(), reason);
-        }
-      }
-    } catch (RuntimeException ignored) {
-      // as unreadable as it gets: nothing selects it
-    }
-  }
-
-  /** {@link #decline(ProcessSnapshot, String, String, boolean)}, logged at WARN. */
-  private void decline(ProcessSnapshot s, String reason, @Nullable String rule) {
-    decline(s, reason, rule, false);
-  }
-
-  /**
-   * Records that a process is not traced and logs it once per process instance when a rule selected it: at WARN,
-   * or at INFO when {@code expected} (a rule on a pod or namespace also selects its shells and sidecars, which are
-   * not Go).
-   */
-  private void decline(ProcessSnapshot s, String reason, @Nullable String rule, boolean expected) {
-    Decision d = new Decision(s.info().startTimeTicks(), s.executableKey(), reason);
-    Decision previous = declined.put(s.pid(), d);
-    if (rule != null && !d.equals(previous)) {
-      log.atLevel(expected ? Level.INFO : Level.WARN).log("process not instrumented pid={} exe={} rule={} reason={}",
-          s.pid(), s.info().executable(), rule, reason);
-    }
-  }
-
-  private Resource resourceFor(ProcessInfo info, String goVersion, Optional<WorkloadMetadata> metadata,
-      Selection selection) {
-    RuleOptions options = selection.options();
-    AttributesBuilder discovered = metadata.map(WorkloadMetadata::resource).orElse(Attributes.empty()).toBuilder();
+  private Resource resourceFor(ProcessLifecycle.TracedIdentity identity) {
+    RuleOptions options = identity.selection().options();
+    AttributesBuilder discovered = identity.metadata().map(WorkloadMetadata::resource).orElse(Attributes.empty())
+        .toBuilder();
     options.resourceAttributes().forEach(discovered::put);
     if (options.serviceName() != null) {
       discovered.put(ResourceFactory.SERVICE_NAME, options.serviceName());
     }
-    return resources.create(info, goVersion, discovered.build());
+    return resources.create(identity.info(), identity.goVersion(), discovered.build());
   }
 
-  private io.goscope.api.TelemetrySink sinkFor(Resource resource, Selection selection) {
-    // Sampling applies to spans only: the sampled wrapper passes every histogram measurement on.
-    return SampledSink.wrap(metrics.sinkFor(resource, pipeline.sinkFor(resource)), selection.options().sampling());
+  // ---- adapters the life cycle works through ----------------------------------------------------------------
+
+  private final class ProcAdapter implements ProcessLifecycle.Processes {
+    @Override
+    public Optional<io.goscope.platform.discovery.ProcessSnapshot> snapshot(int pid) {
+      if (closed || pid == ProcessHandle.current().pid()) {
+        return Optional.empty();
+      }
+      return procFs.snapshot(pid);
+    }
+
+    @Override
+    public boolean isAlive(int pid) {
+      return procFs.isAlive(pid);
+    }
+
+    @Override
+    public Optional<io.goscope.platform.discovery.ExecutableKey> executableKey(int pid) {
+      return procFs.executableKey(pid);
+    }
+
+    @Override
+    public java.util.Collection<Integer> known() {
+      return scanner.known();
+    }
+
+    @Override
+    public Optional<List<String>> cmdline(int pid) {
+      return procFs.cmdline(pid);
+    }
+
+    @Override
+    public Optional<Long> startTime(int pid) {
+      return procFs.startTime(pid);
+    }
   }
 
-  private void instrument(ProcessSnapshot s, Optional<WorkloadMetadata> metadata, Selection selection) {
-    int pid = s.pid();
-    ProcessInfo info = s.info();
-    String rule = selection.ruleName();
-    Optional<Boolean> isGo = goDetector.isGoBinary(s.exeLink(), s.executableKey());
-    if (isGo.isEmpty()) {
-      if (procFs.isAlive(pid)) {
-        decline(s, "executable unreadable", rule);
+  private final class RulesAdapter implements ProcessLifecycle.Rules {
+    @Override
+    public Optional<WorkloadMetadata> describe(ProcessInfo info) {
+      return Agent.this.describe(info);
+    }
+
+    @Override
+    public Optional<Selection> select(ProcessInfo info, Optional<WorkloadMetadata> metadata) {
+      return rules.get().select(info, metadata);
+    }
+  }
+
+  private final class BinariesAdapter implements ProcessLifecycle.Binaries {
+    @Override
+    public Optional<Boolean> isGo(io.goscope.platform.discovery.ProcessSnapshot s) {
+      return goDetector.isGoBinary(s.exeLink(), s.executableKey());
+    }
+
+    @Override
+    public ProcessLifecycle.Target locate(io.goscope.platform.discovery.ProcessSnapshot s) {
+      return AttachTarget.locate(s, config.binariesDir(), config.binaryLinger().toMillis() > 0);
+    }
+
+    @Override
+    public BinaryAnalyzer.Analysis analyze(ProcessLifecycle.Target target) {
+      return analyzer.analyze(target.readPath(), new BinaryAnalyzer.FileKey(target.key().device(),
+          target.key().inode(), target.key().mtimeNanos()));
+    }
+  }
+
+  private final class KernelAdapter implements ProcessLifecycle.Kernel {
+    @Override
+    public ProcessLifecycle.Attachment attach(int binaryId, int pid, ProcessLifecycle.Target target,
+        Map<ProbeSetRuntime, io.goscope.platform.instrument.ProbePlan> plans, Set<String> features) {
+      if (plans.entrySet().stream().noneMatch(e -> !e.getKey().id().equals(GoroutineProbeSet.ID)
+          && e.getValue().attachable())) {
+        throw new io.goscope.api.GoscopeException("no probe set can attach: " + plans.values().stream()
+            .filter(p -> !p.probeSetId().equals(GoroutineProbeSet.ID)).map(p -> p.probeSetId() + ": "
+                + p.failure()).toList());
       }
-      return;
+      io.goscope.platform.instrument.BinaryAttachment a =
+          instrumentor.attach(binaryId, pid, target.attachPath().toString(), plans, features);
+      return new ProcessLifecycle.Attachment() {
+        @Override
+        public Map<String, Integer> uprobesBySet() {
+          return a.uprobesBySet();
+        }
+
+        @Override
+        public List<String> failures() {
+          return a.failures();
+        }
+
+        @Override
+        public Set<String> features() {
+          return a.features();
+        }
+
+        @Override
+        public String enable(String feature) {
+          return instrumentor.enable(a, feature);
+        }
+
+        @Override
+        public void close(Runnable beforeEachLink) {
+          a.close(beforeEachLink);
+        }
+      };
     }
-    if (!isGo.get()) {
-      decline(s, "not a Go binary", rule, true);
-      return;
+
+    @Override
+    public void select(int pid, HostMaps.ProcessSettings settings) {
+      hostMaps.putProcess(pid, settings);
     }
-    awaitDetach(pid);
-    long t0 = System.nanoTime();
-    AttachTarget target = AttachTarget.locate(s, config.binariesDir());
-    BinaryAnalyzer.Analysis analysis;
-    try {
-      analysis = analyzer.analyze(target.readPath(), new BinaryAnalyzer.FileKey(s.executableKey().device(),
-          s.executableKey().inode(), s.executableKey().mtimeNanos()));
-    } catch (RuntimeException e) {
-      if (procFs.isAlive(pid)) {
-        attachFailures.incrementAndGet();
-        decline(s, e.getMessage(), rule);
+
+    @Override
+    public void decline(int pid) {
+      hostMaps.declineProcess(pid);
+      dispatcher.discardHeld(pid);
+    }
+
+    @Override
+    public void forget(int pid) {
+      try {
+        hostMaps.removeProcess(pid);
+      } catch (RuntimeException e) {
+        log.debug("forget process failed pid={} reason={}", pid, e.toString());
       }
-      return;
     }
-    Optional<ExecutableKey> keyNow = procFs.executableKey(pid);
-    if (keyNow.isEmpty() || !keyNow.get().equals(s.executableKey())) {
-      // The process exec'd while we analysed: decide again about what it runs now.
-      log.debug("executable changed during analysis pid={}", pid);
-      submit(() -> consider(pid, true));
-      return;
+
+    @Override
+    public void publishBinary(int binaryId, HostMaps.ProcessSettings settings, boolean selectNew) {
+      hostMaps.putBinary(binaryId, settings, selectNew);
     }
-    Map<ProbeSetRuntime, ProbePlan> plans = new LinkedHashMap<>();
-    analysis.plans().forEach((rt, plan) -> {
-      if (selection.options().probeEnabled(rt.id())) {
-        plans.put(rt, plan);
+
+    @Override
+    public void unpublishBinary(int binaryId) {
+      try {
+        hostMaps.removeBinary(binaryId);
+      } catch (RuntimeException e) {
+        log.debug("unpublish binary failed binary={} reason={}", binaryId, e.toString());
       }
-    });
-    Resource resource = resourceFor(info, analysis.goVersion(), metadata, selection);
-    dispatcher.register(pid, sinkFor(resource, selection));
-    Instrumentation instrumentation;
-    attachesInProgress.incrementAndGet();
-    try {
-      instrumentation = instrumentor.attach(pid, target.attachPath().toString(), plans);
-    } catch (RuntimeException e) {
-      attachesInProgress.decrementAndGet();
+    }
+  }
+
+  private final class TelemetryAdapter implements ProcessLifecycle.Telemetry {
+    @Override
+    public void route(int pid, ProcessLifecycle.TracedIdentity identity) {
+      Resource resource = resourceFor(identity);
+      TracedProcessContext process = new TracedProcessContext(pid, identity.selection().options().probeOptions(),
+          address -> java.util.Optional.empty());
+      io.goscope.api.TelemetrySink sink = new SampledSink(process.wrap(metrics.sinkFor(resource,
+          pipeline.sinkFor(resource))), sampledOut);
+      dispatcher.register(pid, sink);
+      Resource before = routed.put(pid, resource);
+      if (before != null && !before.equals(resource)) {
+        metrics.retire(before); // its series are exported once more, then freed
+      }
+    }
+
+    @Override
+    public void unroute(int pid, ProcessLifecycle.TracedIdentity identity) {
       dispatcher.unregister(pid);
-      metrics.retire(resource);
-      if (procFs.isAlive(pid)) {
-        attachFailures.incrementAndGet();
-        decline(s, e.getMessage(), rule);
-      } else {
-        log.info("process exited during attach pid={} exe={}", pid, info.executable());
-      }
-      return;
-    }
-    attachesInProgress.decrementAndGet();
-    String app = resource.getAttribute(ResourceFactory.SERVICE_NAME) + "|"
-        + metadata.map(WorkloadMetadata::namespace).orElse("");
-    if (seenApps.size() > MAX_SEEN_APPS) {
-      seenApps.clear(); // bounded; only the re-attach counter loses precision
-    }
-    boolean again = !seenApps.add(app);
-    if (again) {
-      reattachments.incrementAndGet();
-    }
-    declined.remove(pid);
-    traced.put(pid, new Traced(s, instrumentation, app, analysis.goVersion(), resource));
-    long micros = (System.nanoTime() - t0) / 1000;
-    Long execKtime = execTimes.get(pid);
-    long sinceExec = execKtime == null || execKtime == 0 || clocks == null
-        ? -1 : (clocks.monotonicNanos() - execKtime) / 1000;
-    log.info("process instrumented pid={} exe={} rule={} path={} via={} uprobes={} reattach={} micros={} "
-            + "execToAttachedMicros={}", pid, info.executable(), rule, target.attachPath(),
-        target.reason(), instrumentation.uprobesBySet(), again, micros, sinceExec);
-    if (!instrumentation.failures().isEmpty()) {
-      log.warn("process partly instrumented pid={} exe={} notAttached={}", pid, info.executable(),
-          instrumentation.failures());
-    }
-    fire(new AgentEvent(AgentEvent.Kind.ATTACHED, pid, info.executableName(), micros));
-  }
-
-  /** Waits (bounded) for a pending detach of the same pid: old and new links must not overlap on one process. */
-  private void awaitDetach(int pid) {
-    Future<?> f = detaching.get(pid);
-    if (f != null) {
-      try {
-        f.get(10, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        log.debug("previous detach not finished pid={} reason={}", pid, e.toString());
-      }
-    }
-  }
-
-
-  private void detach(int pid, String why) {
-    Traced t = traced.remove(pid);
-    if (t == null) {
-      return;
-    }
-    // Unregistering a uprobe waits for an RCU grace period (~100 ms each on the reference VM): detach on the
-    // detacher threads, so that exits never delay attaching new processes. "detached" is logged once the links and
-    // objects are really gone.
-    Runnable close = () -> {
-      long t0 = System.nanoTime();
-      try {
-        t.instrumentation().close(this::yieldToAttaches);
-      } finally {
-        detaching.remove(pid);
-      }
-      log.info("process detached pid={} exe={} reason={} micros={}", pid, t.snapshot().info().executable(), why,
-          (System.nanoTime() - t0) / 1000);
-      fire(new AgentEvent(AgentEvent.Kind.DETACHED, pid, t.snapshot().info().executableName(), 0));
-    };
-    try {
-      Future<?> f = detacher.submit(close);
-      detaching.put(pid, f);
-      if (f.isDone()) {
-        detaching.remove(pid, f);
-      }
-    } catch (RuntimeException e) {
-      close.run();
-    }
-    // Records already in the ring buffer are drained within one drain interval; keep routing until then.
-    drain.schedule(() -> {
-      if (!traced.containsKey(pid)) {
-        dispatcher.unregister(pid);
-      }
-      Traced now = traced.get(pid);
-      if (now == null || !now.resource().equals(t.resource())) {
-        metrics.retire(t.resource()); // exported once more, then freed
-      }
-    }, 2, TimeUnit.SECONDS);
-  }
-
-  /**
-   * Called by detacher threads before each uprobe removal: while an attach is in progress, wait (bounded). Uprobe
-   * registration and removal serialise in the kernel, each waiting for a grace period; attaching a new process is
-   * what users wait for, removing an exited one is not.
-   */
-  private void yieldToAttaches() {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-    while (attachesInProgress.get() > 0 && System.nanoTime() < deadline && !closed) {
-      try {
-        Thread.sleep(2);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
+      Resource before = routed.remove(pid);
+      if (before != null) {
+        metrics.retire(before);
       }
     }
   }
@@ -644,28 +571,33 @@ public final class Agent implements AutoCloseable {
 
   /**
    * One line with every loss and throughput counter, so that nothing is dropped silently: ring-buffer records the
-   * kernel could not write (per-CPU counters of every probe object), records no decoder or process claimed,
-   * spans and measurements the export queues dropped, and export failures.
+   * kernel could not write (host-owned per-source counters, which survive detaches), records no decoder or process
+   * claimed, spans and measurements the export queues dropped, export failures, and spans of unsampled traces.
    */
   private void logStats() {
-    long ringDrops = 0;
-    for (Traced t : traced.values()) {
-      ringDrops += t.instrumentation().ringBufferDrops();
+    long ringDrops = -1;
+    try {
+      ringDrops = hostMaps.lostRecords();
+    } catch (RuntimeException e) {
+      log.debug("loss counters unreadable reason={}", e.toString());
     }
-    log.info("stats instrumented={} records={} ringBufferDrops={} unknownProcess={} malformed={} spansExported={} "
-            + "spansDropped={} spansFailed={} measurementsDropped={} attachFailures={} reattachments={}",
-        traced.size(), dispatcher.dispatched(), ringDrops, dispatcher.unknownProcess(), dispatcher.malformed(),
-        pipeline.exportedSpans(), pipeline.droppedSpans(), pipeline.failedSpans(), metrics.droppedMeasurements(),
-        attachFailures.get(), reattachments.get());
+    log.info("stats instrumented={} binaries={} bpfObjects={} records={} ringBufferDrops={} unknownProcess={} "
+            + "malformed={} heldDropped={} spansExported={} spansDropped={} spansFailed={} sampledOut={} "
+            + "measurementsDropped={} attachFailures={} reattachments={} attachesAvoided={}",
+        lifecycle.instrumentedCount(), lifecycle.binaryCount(), probeObjects.loadedCount(), dispatcher.dispatched(),
+        ringDrops, dispatcher.unknownProcess(), dispatcher.malformed(), dispatcher.heldDropped(),
+        pipeline.exportedSpans(), pipeline.droppedSpans(), pipeline.failedSpans(), sampledOut.sum(),
+        metrics.droppedMeasurements(), lifecycle.attachFailures(), lifecycle.reattachments(),
+        lifecycle.attachesAvoided());
   }
 
   /** Number of processes currently instrumented. */
   public int instrumentedCount() {
-    return traced.size();
+    return lifecycle.instrumentedCount();
   }
 
   public long reattachments() {
-    return reattachments.get();
+    return lifecycle.reattachments();
   }
 
   /** The record dispatcher, for counters. */
@@ -681,14 +613,36 @@ public final class Agent implements AutoCloseable {
     return metrics;
   }
 
+  /** The host's shared maps (loss counters, kernel memory). */
+  public HostMaps hostMaps() {
+    return hostMaps;
+  }
+
+  /** The loaded BPF objects (how many, their maps' kernel memory). */
+  public ProbeObjects probeObjects() {
+    return probeObjects;
+  }
+
+  /** Spans of unsampled traces, dropped by design (not a loss). */
+  public long sampledOut() {
+    return sampledOut.sum();
+  }
+
   /** Detaches everything, flushes telemetry and frees every kernel object. Idempotent. */
   @Override
   public synchronized void close() {
     if (closed) {
       return;
     }
+    log.info("agent stopping instrumented={}", lifecycle == null ? 0 : lifecycle.instrumentedCount());
+    if (discovery != null && lifecycle != null) {
+      try {
+        discovery.submit(lifecycle::closeAll).get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("detach at stop incomplete reason={}", e.toString());
+      }
+    }
     closed = true;
-    log.info("agent stopping instrumented={}", traced.size());
     shutdown(discovery);
     for (DiscoverySource s : sources) {
       try {
@@ -699,12 +653,6 @@ public final class Agent implements AutoCloseable {
     }
     if (rulesDirectory != null) {
       rulesDirectory.close();
-    }
-    for (Integer pid : List.copyOf(traced.keySet())) {
-      Traced t = traced.remove(pid);
-      if (t != null) {
-        detacher.execute(t.instrumentation()::close);
-      }
     }
     detacher.shutdown();
     try {
@@ -728,16 +676,19 @@ public final class Agent implements AutoCloseable {
     if (offsetBundles != null) {
       offsetBundles.close();
     }
-    if (ringBuffer != null) {
-      ringBuffer.close();
+    if (probeObjects != null) {
+      probeObjects.close();
+    }
+    if (hostMaps != null) {
+      hostMaps.close();
     }
     if (plugins != null) {
       plugins.close();
     }
     if (dispatcher != null) {
       log.info("agent stopped records={} unknownProcess={} malformed={} reattachments={} attachFailures={}",
-          dispatcher.dispatched(), dispatcher.unknownProcess(), dispatcher.malformed(), reattachments.get(),
-          attachFailures.get());
+          dispatcher.dispatched(), dispatcher.unknownProcess(), dispatcher.malformed(), lifecycle.reattachments(),
+          lifecycle.attachFailures());
     }
   }
 

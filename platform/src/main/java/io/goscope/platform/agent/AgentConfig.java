@@ -123,6 +123,27 @@ public final class AgentConfig {
     return v;
   }
 
+  /**
+   * {@code GOSCOPE_BINARY_LINGER}: how long a binary of the shared binaries directory stays attached after its last
+   * process exited, so that a restarted process is traced from its first instruction without an attach (default
+   * 2 minutes; 0 detaches at once).
+   */
+  public Duration binaryLinger() {
+    return config.getDuration("goscope.binary.linger", Duration.ofMinutes(2));
+  }
+
+  /**
+   * {@code GOSCOPE_CONTEXT_ENTRIES}: goroutines that may have an active span at once, over every traced process of
+   * the node (the size of the shared trace-context map; default 16384, about 1.6 MB of kernel memory).
+   */
+  public int contextEntries() {
+    int v = config.getInt("goscope.context.entries", 16384);
+    if (v < 1024 || v > (1 << 22)) {
+      throw new IllegalArgumentException("GOSCOPE_CONTEXT_ENTRIES must be within 1024..4194304: " + v);
+    }
+    return v;
+  }
+
   /** {@code NODE_NAME} from the downward API, or null outside Kubernetes. */
   @Nullable
   public String nodeName() {

@@ -18,28 +18,47 @@ import java.util.Map;
  *   <li>{@code /proc/<pid>/exe} itself.
  * </ol>
  *
- * @param attachPath where uprobes are attached
- * @param readPath where the binary is read for analysis ({@code /proc/<pid>/exe}: works even for deleted files)
- * @param reason which rule chose the attach path, for the log
+ * <p>The binary is read for analysis through {@code /proc/<pid>/exe}, which works even for deleted files.
  */
-public record AttachTarget(Path attachPath, Path readPath, String reason) {
+final class AttachTarget {
+  private AttachTarget() {}
 
-  static AttachTarget locate(ProcessSnapshot s, Path binariesDir) {
+  /**
+   * The target for a process, as the life cycle uses it. A uprobe for every process of the binary (per binary) is
+   * safe when the attach path is the very file every process of it runs: the shared binaries directory, or a file on
+   * a host file system. A container's overlay root is not: its inode differs per container mount while the kernel
+   * resolves uprobes to the layer's real inode, so two containers of one image would each fire the other's uprobes.
+   */
+  static ProcessLifecycle.Target locate(ProcessSnapshot s, Path binariesDir, boolean lingerShared) {
     ExecutableKey key = s.executableKey();
     String exe = s.info().executable();
     if (!s.deleted()) {
       if (exe.startsWith(binariesDir.toString() + "/")) {
         Path shared = Path.of(exe);
         if (sameFile(shared, key)) {
-          return new AttachTarget(shared, s.exeLink(), "shared binaries directory " + binariesDir);
+          return new ProcessLifecycle.Target(shared, s.exeLink(), "shared binaries directory " + binariesDir, key,
+              true, lingerShared);
         }
       }
       if (sameFile(s.exeViaRoot(), key)) {
-        return new AttachTarget(s.exeViaRoot(), s.exeLink(), "process root, inode verified");
+        boolean overlay = "overlay".equals(fileSystemType(s.exeViaRoot()));
+        return new ProcessLifecycle.Target(s.exeViaRoot(), s.exeLink(),
+            overlay ? "process root (overlay), inode verified" : "process root, inode verified", key, !overlay,
+            false);
       }
     }
-    return new AttachTarget(s.exeLink(), s.exeLink(),
-        s.deleted() ? "exe link (binary deleted on disk)" : "exe link (no other path with the same inode)");
+    return new ProcessLifecycle.Target(s.exeLink(), s.exeLink(),
+        s.deleted() ? "exe link (binary deleted on disk)" : "exe link (no other path with the same inode)", key,
+        false, false);
+  }
+
+  /** The file system type of the file's mount ("overlay", "ext4", ...), or "" when unknown. */
+  static String fileSystemType(Path p) {
+    try {
+      return Files.getFileStore(p).type();
+    } catch (IOException | RuntimeException e) {
+      return "";
+    }
   }
 
   private static boolean sameFile(Path p, ExecutableKey key) {

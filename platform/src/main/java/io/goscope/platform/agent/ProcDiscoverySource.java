@@ -6,8 +6,8 @@ import io.goscope.api.DiscoveryContext;
 import io.goscope.api.DiscoverySource;
 import io.goscope.api.Nullable;
 import io.goscope.platform.discovery.ProcessScanner;
+import io.goscope.platform.instrument.HostMaps;
 import io.goscope.platform.instrument.RecordDispatcher;
-import io.goscope.platform.sys.BpfMap;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -31,7 +31,7 @@ final class ProcDiscoverySource implements DiscoverySource {
 
   private final ProcessScanner scanner;
   private final Duration pollInterval;
-  private final BpfMap ringBuffer;
+  private final HostMaps hostMaps;
   private final RecordDispatcher dispatcher;
   private final Map<Integer, Long> execTimes;
   @Nullable private ProcessEvents events;
@@ -41,11 +41,11 @@ final class ProcDiscoverySource implements DiscoverySource {
   /**
    * @param execTimes receives the kernel timestamp of each exec event by pid, for the exec-to-attached latency
    */
-  ProcDiscoverySource(ProcessScanner scanner, Duration pollInterval, BpfMap ringBuffer, RecordDispatcher dispatcher,
+  ProcDiscoverySource(ProcessScanner scanner, Duration pollInterval, HostMaps hostMaps, RecordDispatcher dispatcher,
       Map<Integer, Long> execTimes) {
     this.scanner = requireNonNull(scanner, "scanner");
     this.pollInterval = requireNonNull(pollInterval, "pollInterval");
-    this.ringBuffer = requireNonNull(ringBuffer, "ringBuffer");
+    this.hostMaps = requireNonNull(hostMaps, "hostMaps");
     this.dispatcher = requireNonNull(dispatcher, "dispatcher");
     this.execTimes = requireNonNull(execTimes, "execTimes");
   }
@@ -58,7 +58,7 @@ final class ProcDiscoverySource implements DiscoverySource {
   @Override
   public synchronized void start(DiscoveryContext context) {
     try {
-      events = ProcessEvents.start(ringBuffer,
+      events = ProcessEvents.start(hostMaps,
           (pid, ktime) -> {
             if (execTimes.size() > MAX_PENDING_EXECS) {
               execTimes.clear();
@@ -67,7 +67,8 @@ final class ProcDiscoverySource implements DiscoverySource {
             context.processStarted(pid);
           },
           (pid, ktime) -> context.processExited(pid));
-      dispatcher.setHostHandler(events::onRecord);
+      dispatcher.setHostHandler(ProcessEvents.EXEC, events::onRecord);
+      dispatcher.setHostHandler(ProcessEvents.EXIT, events::onRecord);
     } catch (RuntimeException e) {
       log.warn("process events unavailable, relying on the /proc poll every {} reason={}", pollInterval,
           e.getMessage());
@@ -100,7 +101,8 @@ final class ProcDiscoverySource implements DiscoverySource {
       poller = null;
     }
     if (events != null) {
-      dispatcher.setHostHandler(null);
+      dispatcher.setHostHandler(ProcessEvents.EXEC, null);
+      dispatcher.setHostHandler(ProcessEvents.EXIT, null);
       events.close();
       events = null;
     }

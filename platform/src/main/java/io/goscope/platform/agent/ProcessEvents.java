@@ -3,8 +3,8 @@ package io.goscope.platform.agent;
 import io.goscope.api.GoscopeException;
 import io.goscope.api.ProbeSetDescriptor;
 import io.goscope.api.RecordHeader;
+import io.goscope.platform.instrument.HostMaps;
 import io.goscope.platform.sys.BpfLink;
-import io.goscope.platform.sys.BpfMap;
 import io.goscope.platform.sys.BpfObject;
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,7 +47,7 @@ final class ProcessEvents implements AutoCloseable {
   }
 
   /** Loads and attaches the tracepoint programs; throws naming the step when the kernel refuses. */
-  static ProcessEvents start(BpfMap ringBuffer, Listener onExec, Listener onExit) {
+  static ProcessEvents start(HostMaps hostMaps, Listener onExec, Listener onExit) {
     byte[] bytes;
     try (InputStream in = ProcessEvents.class.getClassLoader().getResourceAsStream(OBJECT)) {
       if (in == null) {
@@ -61,7 +61,7 @@ final class ProcessEvents implements AutoCloseable {
     List<BpfLink> links = new ArrayList<>();
     try {
       object.setConstant(ProbeSetDescriptor.SOURCE_CONSTANT, SOURCE);
-      object.reuseMap(ProbeSetDescriptor.RING_BUFFER_MAP, ringBuffer);
+      hostMaps.reuseInto(object);
       object.load();
       links.add(object.attachTracepoint("gs_process_exec", "sched", "sched_process_exec"));
       links.add(object.attachTracepoint("gs_process_exit", "sched", "sched_process_exit"));

@@ -87,15 +87,25 @@ final class InspectCommand {
             + m.replacement().version())));
     r.put("modules", modules);
     List<Object> probeSets = new ArrayList<>();
-    for (ProbeSet set : sets) {
-      ProbePlan plan = planner.plan(binary, set.descriptor(), ProbeSetRuntime.offsetTablesOf(set));
+    List<ProbeSet> all = new ArrayList<>(sets);
+    all.add(new io.goscope.platform.instrument.GoroutineProbeSet());
+    Optional<String> noWrites = io.goscope.platform.sys.BpfFeatures.memoryWriteUnavailableReason();
+    for (ProbeSet set : all) {
+      List<io.goscope.platform.gobinary.OffsetTable> tables;
+      try {
+        tables = ProbeSetRuntime.offsetTablesOf(set);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("probe set " + set.descriptor().id() + ": " + e.getMessage(), e);
+      }
+      ProbePlan plan = planner.plan(binary, set.descriptor(), tables);
       Map<String, Object> p = new LinkedHashMap<>();
       p.put("id", plan.probeSetId());
       p.put("verdict", plan.attachable() ? "will attach" : "skipped: " + plan.failure());
       List<Object> fns = new ArrayList<>();
       for (FunctionPlan f : plan.functions()) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("symbol", f.probe().symbol());
+        m.put("symbol", f.symbol());
+        m.put("feature", f.probe().feature());
         m.put("found", f.entryFileOffset() >= 0);
         m.put("address", f.address() == 0 ? null : hex(f.address()));
         m.put("fileOffset", f.entryFileOffset() < 0 ? null : hex(f.entryFileOffset()));
@@ -104,6 +114,13 @@ final class InspectCommand {
         fns.add(m);
       }
       p.put("functions", fns);
+      boolean propagates = set.descriptor().probes().stream()
+          .anyMatch(fp -> io.goscope.api.FunctionProbe.PROPAGATION.equals(fp.feature()));
+      if (propagates) {
+        p.put("propagation", noWrites.map(why -> "propagation unavailable: " + why)
+            .orElse("available where a rule enables it"));
+      }
+      p.put("versionedConstants", plan.versionedConstants());
       List<Object> fields = new ArrayList<>();
       for (ResolvedField f : plan.fields()) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -136,9 +153,13 @@ final class InspectCommand {
       Map<String, Object> p = (Map<String, Object>) o;
       out.println();
       out.println("probe set " + p.get("id") + ": " + p.get("verdict"));
+      if (p.get("propagation") != null) {
+        out.println("  outgoing trace context: " + p.get("propagation"));
+      }
       for (Object fo : (List<Object>) p.get("functions")) {
         Map<String, Object> f = (Map<String, Object>) fo;
-        out.printf("  %s%n    found=%s address=%s offset=%s returns=%s -> %s%n", f.get("symbol"), f.get("found"),
+        out.printf("  %s%s%n    found=%s address=%s offset=%s returns=%s -> %s%n", f.get("symbol"),
+            f.get("feature") == null ? "" : " [" + f.get("feature") + "]", f.get("found"),
             f.get("address"), f.get("fileOffset"), f.get("returnSites"), f.get("verdict"));
       }
       out.println("  fields:");

@@ -305,10 +305,13 @@ public final class TelemetryPipeline implements AutoCloseable {
     if (!SpanId.isValid(spanId) || spanId.equals(SpanId.getInvalid())) {
       spanId = idGenerator.generateSpanId();
     }
-    SpanContext context = SpanContext.create(traceId, spanId, TraceFlags.getSampled(), TraceState.getDefault());
-    SpanContext parent = SpanId.isValid(parentId) && !parentId.equals(SpanId.getInvalid())
-        ? SpanContext.create(traceId, parentId, TraceFlags.getSampled(), TraceState.getDefault())
-        : SpanContext.getInvalid();
+    TraceState traceState = traceState(span.traceState());
+    SpanContext context = SpanContext.create(traceId, spanId, TraceFlags.getSampled(), traceState);
+    boolean hasParent = SpanId.isValid(parentId) && !parentId.equals(SpanId.getInvalid());
+    SpanContext parent = !hasParent ? SpanContext.getInvalid()
+        : span.parentRemote()
+            ? SpanContext.createFromRemoteParent(traceId, parentId, TraceFlags.getSampled(), traceState)
+            : SpanContext.create(traceId, parentId, TraceFlags.getSampled(), traceState);
     StatusData status = span.status() == StatusCode.ERROR
         ? StatusData.create(StatusCode.ERROR, span.statusDescription())
         : span.status() == StatusCode.OK ? StatusData.ok() : StatusData.unset();
@@ -323,6 +326,27 @@ public final class TelemetryPipeline implements AutoCloseable {
         span.attributes(),
         scope(span.scope()),
         resource);
+  }
+
+  /**
+   * A W3C tracestate header value as the API's TraceState: list members in order; members the API rejects (bad keys
+   * or values) are left out, as the W3C specification allows a receiver to do.
+   */
+  static TraceState traceState(String header) {
+    if (header == null || header.isBlank()) {
+      return TraceState.getDefault();
+    }
+    io.opentelemetry.api.trace.TraceStateBuilder b = TraceState.builder();
+    String[] members = header.split(",");
+    // The builder puts each new key first: add in reverse to keep the header's order.
+    for (int i = Math.min(members.length, 32) - 1; i >= 0; i--) {
+      String m = members[i].strip();
+      int eq = m.indexOf('=');
+      if (eq > 0) {
+        b.put(m.substring(0, eq), m.substring(eq + 1));
+      }
+    }
+    return b.build();
   }
 
   private InstrumentationScopeInfo scope(String name) {

@@ -8,6 +8,8 @@ import java.util.List;
  * The decision for one hooked function in one binary: where its uprobes go, or why it is skipped.
  *
  * @param probe the probe as the probe set declared it
+ * @param symbol the name the function was found under (one of {@link FunctionProbe#symbols()}); the first name
+ *     when not found
  * @param skipReason why it will not attach, or null when it will
  * @param address the function's entry (link-time virtual address), 0 when not found
  * @param entryFileOffset file offset of the entry, -1 when not found
@@ -15,6 +17,7 @@ import java.util.List;
  */
 public record FunctionPlan(
     FunctionProbe probe,
+    String symbol,
     @Nullable String skipReason,
     long address,
     long entryFileOffset,
@@ -23,8 +26,17 @@ public record FunctionPlan(
     returnFileOffsets = List.copyOf(returnFileOffsets);
   }
 
-  static FunctionPlan skipped(FunctionProbe probe, String reason, long address, long entry, List<Long> returns) {
-    return new FunctionPlan(probe, reason, address, entry, returns);
+  /** A reason starting so means the probe does not apply to this binary (another version): not a failure. */
+  static final String NOT_APPLICABLE = "not applicable: ";
+
+  static FunctionPlan skipped(FunctionProbe probe, String symbol, String reason, long address, long entry,
+      List<Long> returns) {
+    return new FunctionPlan(probe, symbol, reason, address, entry, returns);
+  }
+
+  /** Whether the probe is skipped only because it is written for other versions of its module. */
+  public boolean notApplicable() {
+    return skipReason != null && skipReason.startsWith(NOT_APPLICABLE);
   }
 
   public boolean willAttach() {

@@ -5,127 +5,157 @@ import static java.util.Objects.requireNonNull;
 import io.goscope.api.FailureMode;
 import io.goscope.api.FunctionProbe;
 import io.goscope.api.GoscopeException;
-import io.goscope.api.ProbeSetDescriptor;
-import io.goscope.platform.sys.BpfMap;
-import io.goscope.platform.sys.BpfObject;
+import io.goscope.api.Nullable;
 import io.goscope.platform.sys.UprobeLink;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Executes probe plans against one process: loads each probe set's BPF object with its offsets and source id,
- * points it at the shared ring buffer, and attaches a uprobe at each function entry and at every return
- * instruction (never a uretprobe). A set that fails to load or attach is closed and skipped with its reason; the
- * other sets of the process still attach.
+ * Executes probe plans against one binary: takes each probe set's loaded object for the plan's constants from
+ * {@link ProbeObjects} and attaches a uprobe at each function entry and at every return instruction (never a
+ * uretprobe), for every process of the binary or for one process. Each uprobe's cookie carries the binary id in its
+ * high 32 bits and the probe's own cookie in the low ones. A set that fails to attach is skipped with its reason;
+ * the other sets still attach.
  */
 public final class Instrumentor {
   private static final Logger log = LoggerFactory.getLogger(Instrumentor.class);
 
-  private final BpfMap ringBuffer;
+  private final ProbeObjects objects;
+  private final Map<String, String> unavailableFeatures;
 
-  public Instrumentor(BpfMap ringBuffer) {
-    this.ringBuffer = requireNonNull(ringBuffer, "ringBuffer");
+  /**
+   * @param unavailableFeatures feature → why this host cannot run its probes (their programs are not loaded)
+   */
+  public Instrumentor(ProbeObjects objects, Map<String, String> unavailableFeatures) {
+    this.objects = requireNonNull(objects, "objects");
+    this.unavailableFeatures = Map.copyOf(unavailableFeatures);
   }
 
   /**
-   * Attaches the planned probe sets to {@code pid}.
+   * Attaches the planned probe sets to a binary.
    *
-   * @param attachPath a path to the process's executable (same inode as /proc/pid/exe)
+   * @param binaryId the host's id of the binary, put into every cookie
+   * @param pid the only process to trace, or -1 for every process that runs the binary
+   * @param attachPath a path to the binary (same inode as the processes' /proc/pid/exe)
    * @param plans probe set runtime → its plan for this binary; unattachable plans are skipped
+   * @param features optional features (e.g. {@link FunctionProbe#PROPAGATION}) to attach as well
    * @throws GoscopeException when no probe set could be attached (the message carries every reason)
    */
-  public Instrumentation attach(int pid, String attachPath, Map<ProbeSetRuntime, ProbePlan> plans) {
-    List<BpfObject> objects = new ArrayList<>();
-    List<UprobeLink> links = new ArrayList<>();
-    Map<String, Integer> counts = new LinkedHashMap<>();
-    List<String> failures = new ArrayList<>();
-    for (Map.Entry<ProbeSetRuntime, ProbePlan> e : plans.entrySet()) {
-      ProbeSetRuntime runtime = e.getKey();
-      ProbePlan plan = e.getValue();
-      if (!plan.attachable()) {
-        failures.add(runtime.id() + ": " + plan.failure());
-        continue;
-      }
-      BpfObject object = null;
-      List<UprobeLink> setLinks = new ArrayList<>();
-      try {
-        object = load(runtime, plan, pid);
-        for (FunctionPlan fp : plan.functions()) {
-          if (!fp.willAttach()) {
-            continue;
-          }
-          try {
-            attachFunction(object, fp, pid, attachPath, setLinks);
-          } catch (RuntimeException ex) {
-            if (fp.probe().failureMode() == FailureMode.ERROR) {
-              throw ex;
-            }
-            failures.add(runtime.id() + " " + fp.probe().symbol() + ": " + ex.getMessage());
-            log.debug("probe not attached pid={} set={} symbol={} reason={}", pid, runtime.id(),
-                fp.probe().symbol(), ex.getMessage());
-          }
-        }
-        if (setLinks.isEmpty()) {
-          throw new GoscopeException("no uprobe of set " + runtime.id() + " attached");
-        }
-        objects.add(object);
-        links.addAll(setLinks);
-        counts.put(runtime.id(), setLinks.size());
-        log.debug("probe set attached pid={} set={} uprobes={} path={}", pid, runtime.id(), setLinks.size(),
-            attachPath);
-      } catch (RuntimeException ex) {
-        setLinks.forEach(UprobeLink::close);
-        if (object != null) {
-          object.close();
-        }
-        failures.add(runtime.id() + ": " + ex.getMessage());
-        log.debug("probe set not attached pid={} set={} reason={}", pid, runtime.id(), ex.getMessage());
-      }
-    }
-    if (links.isEmpty()) {
-      throw new GoscopeException("instrument pid=" + pid + " path=" + attachPath + ": nothing attached ("
-          + String.join("; ", failures) + ")");
-    }
-    return new Instrumentation(pid, attachPath, objects, links, counts, failures);
-  }
-
-  private BpfObject load(ProbeSetRuntime runtime, ProbePlan plan, int pid) {
-    ProbeSetDescriptor d = runtime.descriptor();
-    BpfObject object = BpfObject.open(d.id() + "_" + pid, runtime.bpfObject());
+  public BinaryAttachment attach(int binaryId, int pid, String attachPath, Map<ProbeSetRuntime, ProbePlan> plans,
+      Set<String> features) {
+    BinaryAttachment a = new BinaryAttachment(binaryId, pid, attachPath, plans);
     try {
-      object.setConstant(ProbeSetDescriptor.SOURCE_CONSTANT, runtime.sourceId());
-      for (Map.Entry<String, Long> c : d.constants().entrySet()) {
-        object.setConstant(c.getKey(), c.getValue());
+      for (Map.Entry<ProbeSetRuntime, ProbePlan> e : plans.entrySet()) {
+        attachSet(a, e.getKey(), e.getValue(), null);
       }
-      for (Map.Entry<String, Long> c : plan.constants().entrySet()) {
-        if (object.hasConstant(c.getKey())) {
-          object.setConstant(c.getKey(), c.getValue());
-        }
+      for (String feature : features) {
+        enable(a, feature);
       }
-      object.reuseMap(ProbeSetDescriptor.RING_BUFFER_MAP, ringBuffer);
-      object.load();
-      return object;
     } catch (RuntimeException e) {
-      object.close();
+      a.close();
       throw e;
     }
+    if (a.linkCount() == 0) {
+      a.close();
+      throw new GoscopeException("instrument binary=" + binaryId + " path=" + attachPath
+          + (pid >= 0 ? " pid=" + pid : "") + ": nothing attached (" + String.join("; ", a.failures()) + ")");
+    }
+    return a;
   }
 
-  private static void attachFunction(
-      BpfObject object, FunctionPlan fp, int pid, String path, List<UprobeLink> out) {
+  /**
+   * Attaches the probes of an optional feature to an existing attachment (a rule enabled it for a process of the
+   * binary). Does nothing when they are attached already.
+   *
+   * @return why the feature cannot attach on this host or binary, or null when it did
+   */
+  @Nullable
+  public String enable(BinaryAttachment a, String feature) {
+    requireNonNull(feature, "feature");
+    if (a.features().contains(feature)) {
+      return null;
+    }
+    String unavailable = unavailableFeatures.get(feature);
+    if (unavailable != null) {
+      a.fail(feature + " unavailable: " + unavailable);
+      return feature + " unavailable: " + unavailable;
+    }
+    int before = a.linkCount();
+    for (Map.Entry<ProbeSetRuntime, ProbePlan> e : a.plans().entrySet()) {
+      attachSet(a, e.getKey(), e.getValue(), feature);
+    }
+    a.enabled(feature);
+    log.debug("feature attached binary={} feature={} uprobes={}", a.binaryId(), feature, a.linkCount() - before);
+    return null;
+  }
+
+  /** Attaches the probes of one set that belong to {@code feature} (null: the probes of no feature). */
+  private void attachSet(BinaryAttachment a, ProbeSetRuntime runtime, ProbePlan plan, @Nullable String feature) {
+    if (!plan.attachable()) {
+      if (feature == null) {
+        a.fail(runtime.id() + ": " + plan.failure());
+      }
+      return;
+    }
+    List<FunctionPlan> functions = plan.functions().stream()
+        .filter(f -> f.willAttach() && java.util.Objects.equals(f.probe().feature(), feature)).toList();
+    if (functions.isEmpty()) {
+      return;
+    }
+    ProbeObjects.Loaded object;
+    try {
+      object = objects.acquire(runtime, plan.constants());
+    } catch (RuntimeException ex) {
+      a.fail(runtime.id() + ": " + ex.getMessage());
+      log.debug("probe set not loaded binary={} set={} reason={}", a.binaryId(), runtime.id(), ex.getMessage());
+      return;
+    }
+    List<UprobeLink> setLinks = new ArrayList<>();
+    try {
+      for (FunctionPlan fp : functions) {
+        try {
+          attachFunction(object, fp, a, setLinks);
+        } catch (RuntimeException ex) {
+          if (fp.probe().failureMode() == FailureMode.ERROR) {
+            throw ex;
+          }
+          a.fail(runtime.id() + " " + fp.symbol() + ": " + ex.getMessage());
+          log.debug("probe not attached binary={} set={} symbol={} reason={}", a.binaryId(), runtime.id(),
+              fp.symbol(), ex.getMessage());
+        }
+      }
+    } catch (RuntimeException ex) {
+      setLinks.forEach(UprobeLink::close);
+      object.release();
+      a.fail(runtime.id() + ": " + ex.getMessage());
+      return;
+    }
+    if (setLinks.isEmpty()) {
+      object.release();
+      return;
+    }
+    a.add(object, setLinks);
+    log.debug("probe set attached binary={} pid={} set={} feature={} uprobes={} path={}", a.binaryId(), a.pid(),
+        runtime.id(), feature, setLinks.size(), a.attachPath());
+  }
+
+  private static void attachFunction(ProbeObjects.Loaded object, FunctionPlan fp, BinaryAttachment a,
+      List<UprobeLink> out) {
     FunctionProbe probe = fp.probe();
+    long cookie = ((long) a.binaryId() << 32) | (probe.cookie() & 0xffffffffL);
     List<UprobeLink> mine = new ArrayList<>();
     try {
       if (probe.entryProgram() != null) {
-        mine.add(object.attachUprobe(probe.entryProgram(), pid, path, fp.entryFileOffset(), 0));
+        mine.add(object.object().attachUprobe(probe.entryProgram(), a.pid(), a.attachPath(), fp.entryFileOffset(),
+            cookie));
       }
       if (probe.returnProgram() != null) {
         for (long ret : fp.returnFileOffsets()) {
-          mine.add(object.attachUprobe(probe.returnProgram(), pid, path, ret, 0));
+          mine.add(object.object().attachUprobe(probe.returnProgram(), a.pid(), a.attachPath(), ret, cookie));
         }
       }
       out.addAll(mine);

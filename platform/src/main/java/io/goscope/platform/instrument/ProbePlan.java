@@ -20,9 +20,11 @@ import java.util.TreeMap;
  *     attachable), or null
  */
 public record ProbePlan(
-    String probeSetId, List<ResolvedField> fields, List<FunctionPlan> functions, @Nullable String failure) {
+    String probeSetId, List<ResolvedField> fields, Map<String, Long> versionedConstants, List<FunctionPlan> functions,
+    @Nullable String failure) {
   public ProbePlan {
     fields = List.copyOf(fields);
+    versionedConstants = Map.copyOf(versionedConstants);
     functions = List.copyOf(functions);
   }
 
@@ -30,16 +32,25 @@ public record ProbePlan(
     return failure == null;
   }
 
-  /** The resolved constants (BPF global name → offset) of the fields that were found. */
+  /**
+   * The resolved constants (BPF global name → value): the offsets of the fields that were found (when several fields
+   * name one constant, the first one found) and the versioned constants that apply to this binary.
+   */
   public Map<String, Long> constants() {
     Map<String, Long> values = new TreeMap<>();
     for (ResolvedField f : fields) {
       OptionalLong off = f.offset();
       if (off.isPresent()) {
-        values.put(f.field().constant(), off.getAsLong());
+        values.putIfAbsent(f.field().constant(), off.getAsLong());
       }
     }
+    values.putAll(versionedConstants);
     return values;
+  }
+
+  /** The probe set's functions that will attach. */
+  public List<FunctionPlan> attaching() {
+    return functions.stream().filter(FunctionPlan::willAttach).toList();
   }
 
   /** Number of uprobes the plan places (entries plus return sites). */

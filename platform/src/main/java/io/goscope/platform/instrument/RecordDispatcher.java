@@ -4,6 +4,7 @@ import io.goscope.api.RecordFormatException;
 import io.goscope.api.RecordHeader;
 import io.goscope.api.TelemetrySink;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,20 +16,30 @@ import org.slf4j.LoggerFactory;
  * Routes each ring-buffer record to the decoder of the probe set that wrote it (by the header's source id) and to
  * the telemetry sink of the process it came from (by pid). Runs on the ring-buffer reader thread: no blocking, no
  * per-record logging; problems are counted.
+ *
+ * <p>A process the kernel selected on its own (its binary was published, goscope_context.h) is announced by a host
+ * record before its first span record; its records are held, bounded, until the host decides about it
+ * ({@link #register} replays them, {@link #discardHeld} counts them as declined).
  */
 public final class RecordDispatcher {
   private static final Logger log = LoggerFactory.getLogger(RecordDispatcher.class);
+  /** Held records per process, and processes with held records at once. */
+  static final int MAX_HELD_RECORDS = 1024;
+  static final int MAX_HELD_PROCESSES = 256;
 
   private final ProbeSetRuntime[] bySource;
   private final Map<Integer, TelemetrySink> sinks = new ConcurrentHashMap<>();
+  private final Map<Integer, HostRecordHandler> hostHandlers = new ConcurrentHashMap<>();
+  private final Map<Integer, ArrayDeque<byte[]>> held = new ConcurrentHashMap<>();
   private final LongAdder dispatched = new LongAdder();
   private final LongAdder unknownSource = new LongAdder();
   private final LongAdder unknownProcess = new LongAdder();
   private final LongAdder malformed = new LongAdder();
+  private final LongAdder heldDropped = new LongAdder();
+  private final LongAdder heldDeclined = new LongAdder();
   private volatile boolean loggedMalformed;
-  private volatile HostRecordHandler hostHandler;
 
-  /** Receives the records the host's own programs write (source id 0). */
+  /** Receives the records the host's own programs write (source id 0) of one type. */
   @FunctionalInterface
   public interface HostRecordHandler {
     void onRecord(ByteBuffer record, RecordHeader header);
@@ -42,19 +53,59 @@ public final class RecordDispatcher {
     }
   }
 
-  /** Sets the handler of source-0 records (process exec/exit events). */
-  public void setHostHandler(HostRecordHandler handler) {
-    this.hostHandler = handler;
+  /** Sets (or, with null, removes) the handler of source-0 records of {@code type}. */
+  public void setHostHandler(int type, HostRecordHandler handler) {
+    if (handler == null) {
+      hostHandlers.remove(type);
+    } else {
+      hostHandlers.put(type, handler);
+    }
   }
 
-  /** Routes records of {@code pid} to {@code sink}. */
+  /** Routes records of {@code pid} to {@code sink}, first the records held for it, in order. */
   public void register(int pid, TelemetrySink sink) {
-    sinks.put(pid, sink);
+    ArrayDeque<byte[]> pending = held.get(pid);
+    if (pending == null) {
+      sinks.put(pid, sink);
+      return;
+    }
+    // The reader thread adds to the queue under its lock and re-checks the sink there: no record slips between.
+    synchronized (pending) {
+      for (byte[] r : pending) {
+        ByteBuffer b = ByteBuffer.wrap(r).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        decode(b, RecordHeader.peek(b), sink);
+      }
+      pending.clear();
+      sinks.put(pid, sink);
+      held.remove(pid);
+    }
   }
 
   /** Stops routing records of {@code pid}; records that still arrive are counted as unknown-process. */
   public void unregister(int pid) {
     sinks.remove(pid);
+  }
+
+  /**
+   * Holds the records of {@code pid} until {@link #register} or {@link #discardHeld} (a process the kernel selected
+   * before the host decided). Called on the reader thread.
+   */
+  public void hold(int pid) {
+    if (sinks.containsKey(pid) || held.size() >= MAX_HELD_PROCESSES) {
+      return;
+    }
+    held.putIfAbsent(pid, new ArrayDeque<>());
+  }
+
+  /** The host decided against a held process: its records are dropped (counted as declined). */
+  public void discardHeld(int pid) {
+    ArrayDeque<byte[]> pending = held.remove(pid);
+    if (pending != null) {
+      synchronized (pending) {
+        heldDeclined.add(pending.size());
+        pending.clear();
+      }
+    }
   }
 
   /** Handles one record (little-endian, positioned at its start). */
@@ -67,7 +118,7 @@ public final class RecordDispatcher {
       return;
     }
     if (header.source() == 0) {
-      HostRecordHandler h = hostHandler;
+      HostRecordHandler h = hostHandlers.get(header.type());
       if (h != null) {
         h.onRecord(record, header);
       } else {
@@ -75,14 +126,34 @@ public final class RecordDispatcher {
       }
       return;
     }
+    TelemetrySink sink = sinks.get(header.pid());
+    if (sink == null) {
+      ArrayDeque<byte[]> pending = held.get(header.pid());
+      if (pending == null) {
+        unknownProcess.increment();
+        return;
+      }
+      synchronized (pending) {
+        sink = sinks.get(header.pid());
+        if (sink == null) {
+          if (pending.size() < MAX_HELD_RECORDS) {
+            byte[] copy = new byte[record.remaining()];
+            record.get(record.position(), copy);
+            pending.add(copy);
+          } else {
+            heldDropped.increment();
+          }
+          return;
+        }
+      }
+    }
+    decode(record, header, sink);
+  }
+
+  private void decode(ByteBuffer record, RecordHeader header, TelemetrySink sink) {
     ProbeSetRuntime runtime = header.source() < bySource.length ? bySource[header.source()] : null;
     if (runtime == null) {
       unknownSource.increment();
-      return;
-    }
-    TelemetrySink sink = sinks.get(header.pid());
-    if (sink == null) {
-      unknownProcess.increment();
       return;
     }
     try {
@@ -112,5 +183,15 @@ public final class RecordDispatcher {
 
   public long malformed() {
     return malformed.sum();
+  }
+
+  /** Records of held processes beyond the per-process bound, dropped. */
+  public long heldDropped() {
+    return heldDropped.sum();
+  }
+
+  /** Records of held processes the host then declined. */
+  public long heldDeclined() {
+    return heldDeclined.sum();
   }
 }

@@ -5,41 +5,32 @@ import static java.util.Objects.requireNonNull;
 import io.goscope.api.HistogramInstrument;
 import io.goscope.api.ProbeSpan;
 import io.goscope.api.TelemetrySink;
+import io.goscope.api.TracedProcess;
 import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.api.trace.TraceId;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Keeps a ratio of traces, decided by the trace id the way the SDK's {@code TraceIdRatioBased} sampler does (the
- * low 8 bytes against {@code ratio * Long.MAX_VALUE}), so every span of a kept trace is kept, on every node.
- * Metrics are not sampled: histogram measurements always pass, so metrics count every request.
+ * Passes on the spans of sampled traces only. The decision is made in the kernel, once per trace: a root span is
+ * sampled by the process's ratio ({@code goscope_context.h}), every other span carries its parent's W3C sampled flag,
+ * whether the parent is local or came in with a request, so a trace is kept or dropped as a whole and an incoming
+ * sampled flag is respected. Metrics are not sampled: histogram measurements always pass, so metrics count every
+ * request. Spans dropped here are sampled out, not lost, and counted as such.
  */
 public final class SampledSink implements TelemetrySink {
   private final TelemetrySink delegate;
-  private final long bound;
-  private final LongAdder sampledOut = new LongAdder();
+  private final LongAdder sampledOut;
 
-  private SampledSink(TelemetrySink delegate, double ratio) {
+  /**
+   * @param sampledOut counter of the spans dropped because their trace is not sampled (shared by all processes)
+   */
+  public SampledSink(TelemetrySink delegate, LongAdder sampledOut) {
     this.delegate = requireNonNull(delegate, "delegate");
-    this.bound = ratio >= 1 ? Long.MAX_VALUE : (long) (ratio * Long.MAX_VALUE);
-  }
-
-  /** {@code delegate} itself when {@code ratio >= 1}, otherwise a sampling wrapper. */
-  public static TelemetrySink wrap(TelemetrySink delegate, double ratio) {
-    if (!(ratio >= 0 && ratio <= 1)) {
-      throw new IllegalArgumentException("sampling ratio must be within 0..1: " + ratio);
-    }
-    return ratio >= 1 ? delegate : new SampledSink(delegate, ratio);
+    this.sampledOut = requireNonNull(sampledOut, "sampledOut");
   }
 
   @Override
   public void span(ProbeSpan span) {
-    String traceId = span.traceId();
-    long random = TraceId.isValid(traceId)
-        ? Long.parseUnsignedLong(traceId.substring(16), 16) & Long.MAX_VALUE
-        : ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
-    if (random < bound) {
+    if (span.sampled()) {
       delegate.span(span);
     } else {
       sampledOut.increment();
@@ -51,7 +42,8 @@ public final class SampledSink implements TelemetrySink {
     delegate.histogram(instrument, value, attributes);
   }
 
-  public long sampledOut() {
-    return sampledOut.sum();
+  @Override
+  public TracedProcess process() {
+    return delegate.process();
   }
 }

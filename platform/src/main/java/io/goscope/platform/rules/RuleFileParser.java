@@ -31,7 +31,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  * rules:                      # include rules
  *   - name: checkout
  *     match: {executable: "checkout*", namespace: shop}
- *     options: {serviceName: checkout, probes: [nethttp], sampling: 0.5, resourceAttributes: {team: payments}}
+ *     options: {serviceName: checkout, probes: [nethttp], sampling: 0.5, resourceAttributes: {team: payments},
+ *               propagation: true, probeOptions: {db.query.text: off}}
  * exclude:
  *   - name: no-batch
  *     match: {labels: {tier: batch}}
@@ -47,7 +48,7 @@ public final class RuleFileParser {
       "container", "namespace", "pod", "labels", "annotations", "owner");
   private static final Set<String> OWNER_KEYS = Set.of("kind", "name");
   private static final Set<String> OPTION_KEYS = Set.of("serviceName", "probes", "sampling",
-      "resourceAttributes");
+      "resourceAttributes", "propagation", "probeOptions");
 
   private final String file;
 
@@ -166,6 +167,8 @@ public final class RuleFileParser {
     Set<String>[] probes = new Set[] {null};
     double[] sampling = {1.0};
     Map<String, String>[] attributes = new Map[] {Map.of()};
+    boolean[] propagation = {false};
+    Map<String, String>[] probeOptions = new Map[] {Map.of()};
     forEachEntry(mapping(node, "options"), OPTION_KEYS, "options", (key, value) -> {
       switch (key) {
         case "serviceName" -> serviceName[0] = string(value, key);
@@ -190,10 +193,18 @@ public final class RuleFileParser {
           sampling[0] = ratio;
         }
         case "resourceAttributes" -> attributes[0] = stringMap(value, key);
+        case "propagation" -> {
+          String text = string(value, key);
+          if (!text.equals("true") && !text.equals("false")) {
+            throw error(value, "'propagation' must be true or false, got '" + text + "'");
+          }
+          propagation[0] = Boolean.parseBoolean(text);
+        }
+        case "probeOptions" -> probeOptions[0] = stringMap(value, key);
         default -> throw new IllegalStateException(key);
       }
     });
-    return new RuleOptions(serviceName[0], probes[0], sampling[0], attributes[0]);
+    return new RuleOptions(serviceName[0], probes[0], sampling[0], attributes[0], propagation[0], probeOptions[0]);
   }
 
   // ---- node helpers ----

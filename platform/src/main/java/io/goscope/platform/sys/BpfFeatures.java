@@ -22,7 +22,68 @@ public final class BpfFeatures {
     static final Optional<String> UNAVAILABLE = probe();
   }
 
+  private static final class WriteUser {
+    static final Optional<String> UNAVAILABLE = probeWriteUser();
+  }
+
   private BpfFeatures() {}
+
+  /**
+   * Why uprobe programs cannot write into traced processes' memory ({@code bpf_probe_write_user}, which outgoing
+   * trace-context propagation over TLS and HTTP/2 needs), or empty when they can: kernel lockdown forbids the helper
+   * (integrity and confidentiality modes), and so does a missing CAP_SYS_ADMIN.
+   */
+  public static Optional<String> memoryWriteUnavailableReason() {
+    return WriteUser.UNAVAILABLE;
+  }
+
+  private static Optional<String> probeWriteUser() {
+    if (unavailableReason().isPresent()) {
+      return unavailableReason();
+    }
+    String lockdown = lockdownMode();
+    byte[] object;
+    try (java.io.InputStream in = BpfFeatures.class.getClassLoader()
+        .getResourceAsStream("bpf/feature_write_user.bpf.o")) {
+      if (in == null) {
+        return Optional.of("feature probe bpf/feature_write_user.bpf.o missing from the platform jar");
+      }
+      object = in.readAllBytes();
+    } catch (IOException e) {
+      return Optional.of("feature probe unreadable: " + e.getMessage());
+    }
+    try (BpfObject o = BpfObject.open("feature_write", object)) {
+      o.load();
+      return Optional.empty();
+    } catch (BpfException e) {
+      String why = "the kernel refuses bpf_probe_write_user";
+      if (!lockdown.isEmpty() && !lockdown.equals("none")) {
+        why += " (kernel lockdown=" + lockdown + ")";
+      } else if (e.getMessage() != null && e.getMessage().contains("cannot use helper")) {
+        why += " (kernel lockdown, or a missing CAP_SYS_ADMIN)";
+      } else {
+        why += ": " + e.getMessage().lines().findFirst().orElse("");
+      }
+      LOG.info("memory writes unavailable reason=\"{}\"", why);
+      return Optional.of(why);
+    }
+  }
+
+  /**
+   * The kernel's lockdown mode ({@code none}, {@code integrity}, {@code confidentiality}) from
+   * {@code /sys/kernel/security/lockdown}, or "" when securityfs is not mounted or the kernel has no lockdown LSM.
+   */
+  public static String lockdownMode() {
+    Path file = Path.of("/sys/kernel/security/lockdown");
+    try {
+      String text = Files.readString(file);
+      int open = text.indexOf('[');
+      int close = text.indexOf(']', open + 1);
+      return open >= 0 && close > open ? text.substring(open + 1, close) : "";
+    } catch (IOException | RuntimeException e) {
+      return "";
+    }
+  }
 
   /** Why BPF tracing cannot work here, or empty when it can. */
   public static Optional<String> unavailableReason() {

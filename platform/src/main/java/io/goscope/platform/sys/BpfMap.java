@@ -82,6 +82,52 @@ public final class BpfMap implements AutoCloseable {
     return new BpfMap(name, null, null, fd, Libbpf.BPF_MAP_TYPE_RINGBUF, 0, 0, sizeBytes);
   }
 
+  /**
+   * A map of this process's own that refers to the same kernel map as {@code map} (its fd duplicated), so that the
+   * kernel map outlives the object it came from: the host keeps the maps one object created and hands them to the
+   * objects it loads later ({@link BpfObject#reuseMap}).
+   */
+  public static BpfMap adopt(BpfMap map) {
+    requireNonNull(map, "map");
+    int fd = Libc.lib().fcntl(map.fd(), Libc.F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      throw new BpfException("adopt map", map.name(), Libc.lastErrno());
+    }
+    return new BpfMap(map.name(), null, null, fd, map.type(), map.keySize(), map.valueSize(), map.maxEntries());
+  }
+
+  /**
+   * Removes a key (BPF_MAP_DELETE_ELEM).
+   *
+   * @return false when the key was absent
+   */
+  public boolean delete(byte[] key) {
+    requireNonNull(key, "key");
+    checkSize("key", key.length, keySize());
+    int rc = Libbpf.lib().bpf_map_delete_elem(fd(), key);
+    if (rc == -Errno.ENOENT) {
+      return false;
+    }
+    if (rc < 0) {
+      throw new BpfException("delete from map", name, -rc);
+    }
+    return true;
+  }
+
+  /** The map's memory as the kernel accounts it ({@code memlock} in /proc/self/fdinfo of its fd), or -1. */
+  public long kernelMemoryBytes() {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + fd()))) {
+        if (line.startsWith("memlock:")) {
+          return Long.parseLong(line.substring("memlock:".length()).strip());
+        }
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      return -1;
+    }
+    return -1;
+  }
+
   static String kernelName(String name) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < name.length() && sb.length() < 15; i++) {
@@ -186,7 +232,7 @@ public final class BpfMap implements AutoCloseable {
   }
 
   /**
-   * Sums a per-CPU array's u64 counters at {@code key} over all CPUs (the drop counter {@code goscope_dropped},
+   * Sums a per-CPU array's u64 counters at {@code key} over all CPUs (the drop counter {@code goscope_lost},
    * say). Returns 0 when the key is absent.
    */
   public long sumPerCpuU64(int key) {

@@ -113,6 +113,66 @@ public final class BpfObject implements AutoCloseable {
     return Collections.unmodifiableSet(names);
   }
 
+  /**
+   * Names of the object's maps as the BPF source declares them (libbpf's internal maps for globals, whose names hold
+   * a '.', are left out).
+   */
+  public Set<String> mapNames() {
+    Pointer o = checkOpen();
+    Libbpf.Native lib = Libbpf.lib();
+    Set<String> names = new LinkedHashSet<>();
+    for (Pointer m = lib.bpf_object__next_map(o, null);
+        m != null && names.size() < 100_000;
+        m = lib.bpf_object__next_map(o, m)) {
+      String n = lib.bpf_map__name(m);
+      if (n != null && n.indexOf('.') < 0) {
+        names.add(n);
+      }
+    }
+    return Collections.unmodifiableSet(names);
+  }
+
+  /** Names of every {@code const volatile} global in the object's .rodata. */
+  public Set<String> constantNames() {
+    Set<String> names = new LinkedHashSet<>();
+    forEachConstant((name, v) -> names.add(name));
+    return Collections.unmodifiableSet(names);
+  }
+
+  /** Sets a map's max_entries before {@link #load()} (e.g. the host's sizing of a shared map). */
+  public void setMaxEntries(String mapName, int maxEntries) {
+    requireNonNull(mapName, "mapName");
+    Pointer o = checkOpen();
+    checkNotLoaded("size map " + mapName);
+    Pointer m = Libbpf.lib().bpf_object__find_map_by_name(o, mapName);
+    if (m == null) {
+      throw new BpfException("size map", mapName, null, "object=" + name, Errno.ENOENT, "no such map");
+    }
+    int rc = Libbpf.lib().bpf_map__set_max_entries(m, maxEntries);
+    if (rc < 0) {
+      throw new BpfException("size map", mapName, null, "object=" + name + " entries=" + maxEntries, -rc, "");
+    }
+  }
+
+  /**
+   * Whether {@code program} is loaded with the object (libbpf's autoload, true by default). Programs the kernel
+   * would refuse (a helper that kernel lockdown forbids) are switched off before {@link #load()}.
+   */
+  public void setAutoload(String program, boolean autoload) {
+    requireNonNull(program, "program");
+    Pointer o = checkOpen();
+    checkNotLoaded("autoload " + program);
+    Pointer p = Libbpf.lib().bpf_object__find_program_by_name(o, program);
+    if (p == null) {
+      throw new BpfException("autoload", program, null, "object=" + name, Errno.ENOENT,
+          "no BPF program of that name (programs: " + programNames() + ")");
+    }
+    int rc = Libbpf.lib().bpf_program__set_autoload(p, autoload ? 1 : 0);
+    if (rc < 0) {
+      throw new BpfException("autoload", program, null, "object=" + name, -rc, "");
+    }
+  }
+
   /** Whether the object has a {@code const volatile} global of that name in .rodata. */
   public boolean hasConstant(String constant) {
     requireNonNull(constant, "constant");
@@ -155,26 +215,36 @@ public final class BpfObject implements AutoCloseable {
   private record RodataVar(Pointer data, long sectionSize, int offset, int size) {}
 
   private RodataVar findConstant(String constant) {
+    RodataVar[] found = new RodataVar[1];
+    forEachConstant((n, v) -> {
+      if (found[0] == null && constant.equals(n)) {
+        found[0] = v;
+      }
+    });
+    return found[0];
+  }
+
+  private void forEachConstant(java.util.function.BiConsumer<String, RodataVar> action) {
     Pointer o = checkOpen();
     Libbpf.Native lib = Libbpf.lib();
     Pointer map = lib.bpf_object__find_map_by_name(o, ".rodata");
     Pointer btf = lib.bpf_object__btf(o);
     if (map == null || btf == null) {
-      return null;
+      return;
     }
     Pointer sizeOut = Memory.allocateDirect(Libc.runtime(), 8, true);
     Pointer data = lib.bpf_map__initial_value(map, sizeOut);
     long sectionSize = sizeOut.getLong(0);
     if (data == null) {
-      return null;
+      return;
     }
     int sec = lib.btf__find_by_name_kind(btf, ".rodata", Libbpf.BTF_KIND_DATASEC);
     if (sec <= 0) {
-      return null;
+      return;
     }
     Pointer t = lib.btf__type_by_id(btf, sec);
     if (t == null) {
-      return null;
+      return;
     }
     // struct btf_type { u32 name_off; u32 info; u32 size; } followed by vlen struct btf_var_secinfo
     // { u32 type; u32 offset; u32 size; }.
@@ -187,11 +257,10 @@ public final class BpfObject implements AutoCloseable {
         continue;
       }
       String varName = lib.btf__name_by_offset(btf, var.getInt(0));
-      if (constant.equals(varName)) {
-        return new RodataVar(data, sectionSize, t.getInt(at + 4), t.getInt(at + 8));
+      if (varName != null) {
+        action.accept(varName, new RodataVar(data, sectionSize, t.getInt(at + 4), t.getInt(at + 8)));
       }
     }
-    return null;
   }
 
   /** Makes the object use an existing map (the shared ring buffer, say) instead of creating its own. */

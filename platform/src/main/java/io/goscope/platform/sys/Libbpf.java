@@ -30,6 +30,8 @@ final class Libbpf {
   static final int BPF_MAP_TYPE_PERCPU_HASH = 5;
   static final int BPF_MAP_TYPE_LRU_PERCPU_HASH = 10;
   static final int BPF_MAP_TYPE_RINGBUF = 27;
+  static final int BPF_PROG_TYPE_KPROBE = 2;
+  static final int BPF_FUNC_PROBE_WRITE_USER = 36;
   static final int BTF_KIND_VAR = 14;
   static final int BTF_KIND_DATASEC = 15;
 
@@ -50,6 +52,17 @@ final class Libbpf {
     Pointer bpf_object__find_map_by_name(Pointer obj, String name);
 
     Pointer bpf_object__next_program(Pointer obj, Pointer prev);
+
+    Pointer bpf_object__next_map(Pointer obj, Pointer prev);
+
+    String bpf_map__name(Pointer map);
+
+    int bpf_map__set_max_entries(Pointer map, int maxEntries);
+
+    /** {@code bool autoload} passed as an int (0/1): the C ABI reads the low byte of the register. */
+    int bpf_program__set_autoload(Pointer prog, int autoload);
+
+    int libbpf_probe_bpf_helper(int progType, int helperId, Pointer opts);
 
     Pointer bpf_object__btf(Pointer obj);
 
@@ -88,6 +101,8 @@ final class Libbpf {
     int bpf_map_lookup_elem(int fd, @In byte[] key, @Out byte[] value);
 
     int bpf_map_update_elem(int fd, @In byte[] key, @In byte[] value, @u_int64_t long flags);
+
+    int bpf_map_delete_elem(int fd, @In byte[] key);
 
     int libbpf_num_possible_cpus();
 

@@ -12,6 +12,7 @@ final class Libc {
   static final int PROT_WRITE = 2;
   static final int MAP_SHARED = 1;
   static final long MAP_FAILED = -1L;
+  static final int F_DUPFD_CLOEXEC = 1030;
 
   /** jnr-ffi binding; public only so the generated implementation can see it (the enclosing class is not). */
   public interface Native {
@@ -20,6 +21,8 @@ final class Libc {
     int munmap(Pointer addr, @size_t long length);
 
     int close(int fd);
+
+    int fcntl(int fd, int cmd, int arg);
 
     int getpagesize();
 

@@ -1,6 +1,7 @@
 package io.goscope.platform.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.goscope.api.ProcessInfo;
@@ -32,19 +33,24 @@ class AttachTargetTest {
     Path shared = Files.createDirectories(tmp.resolve("apm-binaries"));
     Path bin = Files.writeString(shared.resolve("app"), "x");
     Path link = tmp.resolve("exe-link");
-    AttachTarget t = AttachTarget.locate(snapshot(bin.toString(), keyOf(bin), bin, link, false), shared);
+    ProcessLifecycle.Target t =
+        AttachTarget.locate(snapshot(bin.toString(), keyOf(bin), bin, link, false), shared, true);
     assertEquals(bin, t.attachPath());
     assertEquals(link, t.readPath());
     assertTrue(t.reason().startsWith("shared binaries directory"), t.reason());
+    assertTrue(t.perBinary(), "one file for every process: attached once for all");
+    assertTrue(t.lingers(), "platform-managed: may outlive its last process");
   }
 
   @Test
   void usesTheProcessRootWhenItReachesTheSameInode() throws Exception {
     Path root = Files.writeString(tmp.resolve("via-root"), "x");
-    AttachTarget t = AttachTarget.locate(
-        snapshot("/app/server", keyOf(root), root, tmp.resolve("exe"), false), tmp.resolve("apm"));
+    ProcessLifecycle.Target t = AttachTarget.locate(
+        snapshot("/app/server", keyOf(root), root, tmp.resolve("exe"), false), tmp.resolve("apm"), true);
     assertEquals(root, t.attachPath());
     assertEquals("process root, inode verified", t.reason());
+    assertTrue(t.perBinary(), "a file on a host file system (not overlay) is the same inode for every process");
+    assertFalse(t.lingers());
   }
 
   @Test
@@ -52,11 +58,15 @@ class AttachTargetTest {
     Path root = Files.writeString(tmp.resolve("via-root"), "x");
     Path other = Files.writeString(tmp.resolve("other"), "y");
     Path link = tmp.resolve("exe");
-    AttachTarget t = AttachTarget.locate(snapshot("/app/server", keyOf(other), root, link, false), tmp);
+    ProcessLifecycle.Target t =
+        AttachTarget.locate(snapshot("/app/server", keyOf(other), root, link, false), tmp, true);
     assertEquals(link, t.attachPath());
     assertTrue(t.reason().contains("no other path with the same inode"), t.reason());
-    AttachTarget d = AttachTarget.locate(snapshot("/app/server", keyOf(root), root, link, true), tmp);
+    assertFalse(t.perBinary());
+    ProcessLifecycle.Target d =
+        AttachTarget.locate(snapshot("/app/server", keyOf(root), root, link, true), tmp, true);
     assertEquals(link, d.attachPath());
     assertTrue(d.reason().contains("deleted"), d.reason());
+    assertFalse(d.perBinary());
   }
 }

@@ -129,10 +129,25 @@ class InspectReportTest {
     set.get("fields").forEach(f -> fields.put(f.get("field").asText(), f));
     try (GoBinary b = GoBinary.open(bin); GoBinary t = GoBinary.open(twin)) {
       DwarfStructs twinDwarf = DwarfStructs.of(t.elf()).orElseThrow();
+      java.util.Set<String> resolvedConstants = new java.util.HashSet<>();
+      for (StructField f : NetHttpProbeSetFixture.allFields()) {
+        JsonNode got = fields.get(f.qualifiedName());
+        if (got != null && !got.get("offset").isNull()) {
+          resolvedConstants.add(f.constant());
+        }
+      }
       for (StructField f : NetHttpProbeSetFixture.allFields()) {
         JsonNode got = fields.get(f.qualifiedName());
         assertNotNull(got, f.qualifiedName());
-        assertEquals(expectedSource, got.get("source").asText(), f.qualifiedName() + " " + got);
+        if (twinDwarf.offset(f.structType(), f.field()).isEmpty()) {
+          // Another Go release's name of a field (net/http/internal/http2 from Go 1.27): the constant must come
+          // from the name this release has.
+          assertTrue(resolvedConstants.contains(f.constant()), f.constant() + " resolved under some name");
+          continue;
+        }
+        String source = got.get("source").asText();
+        assertTrue(source.equals(expectedSource) || (mode.stripped() && source.equals("TABLE")),
+            f.qualifiedName() + " " + got);
         long dwarf = twinDwarf.offset(f.structType(), f.field()).orElseThrow();
         assertEquals(dwarf, got.get("offset").asLong(), f.qualifiedName() + " vs DWARF of the unstripped twin");
         OptionalLong tabled = table.lookup("std", b.goVersion(), f.structType(), f.field());

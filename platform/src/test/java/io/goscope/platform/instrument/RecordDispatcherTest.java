@@ -58,11 +58,11 @@ class RecordDispatcherTest {
       sink.span(ProbeSpan.builder("b" + h.type(), "test").build());
     };
     RecordDispatcher d = new RecordDispatcher(List.of(
-        ProbeSetRuntime.load(1, probeSet("a", a)), ProbeSetRuntime.load(2, probeSet("b", b))));
+        ProbeSetRuntime.decoderOnly(1, probeSet("a", a)), ProbeSetRuntime.decoderOnly(2, probeSet("b", b))));
     d.register(100, s -> seen.add("100:" + s.name()));
     d.register(200, s -> seen.add("200:" + s.name()));
     List<String> host = new ArrayList<>();
-    d.setHostHandler((rec, h) -> host.add(h.type() + "@" + h.pid()));
+    d.setHostHandler(1, (rec, h) -> host.add(h.type() + "@" + h.pid()));
 
     d.onRecord(record(1, 1, 100, 8));
     d.onRecord(record(2, 3, 200, 8));

@@ -44,7 +44,7 @@ final class RingBufferDrainBenchmark {
           }
           Files.deleteIfExists(start);
         }
-        System.out.println("dropped=" + o.map("goscope_dropped").sumPerCpuU64(0) + " sink=" + sink[0]);
+        System.out.println("dropped=" + o.map("goscope_lost").sumPerCpuU64(0) + " sink=" + sink[0]);
       }
     }
   }

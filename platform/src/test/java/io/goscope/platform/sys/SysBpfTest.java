@@ -119,7 +119,7 @@ class SysBpfTest {
         link.close();
         assertTrue(link.isClosed());
       }
-      assertEquals(0, o.map("goscope_dropped").sumPerCpuU64(0), "dropped records");
+      assertEquals(0, o.map("goscope_lost").sumPerCpuU64(0), "dropped records");
       assertCalls(got, calls, p.pid());
     }
     return got;
@@ -158,7 +158,7 @@ class SysBpfTest {
         runToEnd(p, start);
         Thread.sleep(50);
       }
-      assertEquals(0, o.map("goscope_dropped").sumPerCpuU64(0), "dropped records");
+      assertEquals(0, o.map("goscope_lost").sumPerCpuU64(0), "dropped records");
       assertCalls(got, calls, p.pid());
       assertEquals(0, reader.drain(r -> got.add(Call.decode(r))));
     }
@@ -209,7 +209,7 @@ class SysBpfTest {
   void perCpuCountersCanBeWrittenReadAndSummed() throws Exception {
     try (BpfMap ring = BpfMap.createRingBuffer("gs_test_pcpu", 1 << 16);
         BpfObject o = openConfigured(ring)) {
-      BpfMap dropped = o.map("goscope_dropped");
+      BpfMap dropped = o.map("goscope_lost");
       assertEquals(Libbpf.BPF_MAP_TYPE_PERCPU_ARRAY, dropped.type());
       int cpus = BpfMap.possibleCpus();
       ByteBuffer value = ByteBuffer.allocate(8 * cpus).order(java.nio.ByteOrder.LITTLE_ENDIAN);

@@ -25,7 +25,12 @@ public final class NetHttpMetrics {
       "http.server.request.duration", "s", "Duration of HTTP server requests.", DURATION_BOUNDARIES,
       NetHttpEventDecoder.SCOPE);
 
-  static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+  /** {@code http.client.request.duration}: a Transport round trip, from its start to the response headers. */
+  public static final HistogramInstrument CLIENT_DURATION = new HistogramInstrument(
+      "http.client.request.duration", "s", "Duration of HTTP client requests.", DURATION_BOUNDARIES,
+      NetHttpEventDecoder.SCOPE);
+
+  static final AttributeKey<String> ERROR_TYPE = NetHttpEventDecoder.ERROR_TYPE;
 
   private NetHttpMetrics() {}
 
@@ -34,6 +39,7 @@ public final class NetHttpMetrics {
     AttributesBuilder b = Attributes.builder();
     copy(span, NetHttpEventDecoder.HTTP_REQUEST_METHOD, b);
     copy(span, NetHttpEventDecoder.URL_SCHEME, b);
+    copy(span, NetHttpEventDecoder.HTTP_ROUTE, b);
     copy(span, NetHttpEventDecoder.NETWORK_PROTOCOL_VERSION, b);
     Long status = span.get(NetHttpEventDecoder.HTTP_RESPONSE_STATUS_CODE);
     if (status != null) {
@@ -42,6 +48,19 @@ public final class NetHttpMetrics {
         b.put(ERROR_TYPE, Long.toString(status));
       }
     }
+    return b.build();
+  }
+
+  /** The metric attributes of a client span. */
+  static Attributes clientDurationAttributes(Attributes span) {
+    AttributesBuilder b = Attributes.builder();
+    copy(span, NetHttpEventDecoder.HTTP_REQUEST_METHOD, b);
+    copy(span, NetHttpEventDecoder.SERVER_ADDRESS, b);
+    copy(span, NetHttpEventDecoder.SERVER_PORT, b);
+    copy(span, NetHttpEventDecoder.URL_SCHEME, b);
+    copy(span, NetHttpEventDecoder.HTTP_RESPONSE_STATUS_CODE, b);
+    copy(span, NetHttpEventDecoder.NETWORK_PROTOCOL_VERSION, b);
+    copy(span, NetHttpEventDecoder.ERROR_TYPE, b);
     return b.build();
   }
 

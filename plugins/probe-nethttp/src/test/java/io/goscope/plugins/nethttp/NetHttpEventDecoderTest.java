@@ -162,7 +162,7 @@ class NetHttpEventDecoderTest {
   void truncatedPathIsUsedAsIs() {
     String full = "/" + "a".repeat(299);
     ProbeSpan s = decode(new EventFixture().truncatedPath(full));
-    assertEquals(full.substring(0, NetHttpEventLayout.PATH_CAP), s.attributes().get(URL_PATH));
+    assertEquals(full.substring(0, NetHttpEventLayout.Server.PATH_CAP), s.attributes().get(URL_PATH));
   }
 
   @Test
@@ -190,7 +190,7 @@ class NetHttpEventDecoderTest {
   @Test
   void recordAtNonZeroPositionInALargerBuffer() {
     EventFixture f = new EventFixture().status(201);
-    ByteBuffer big = ByteBuffer.allocate(NetHttpEventLayout.SIZE + 24).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer big = ByteBuffer.allocate(NetHttpEventLayout.Server.SIZE + 24).order(ByteOrder.LITTLE_ENDIAN);
     big.position(16);
     big.put(f.build());
     big.position(16);
@@ -203,11 +203,11 @@ class NetHttpEventDecoderTest {
   @Test
   void tooShortRecordIsRejected() {
     EventFixture f = new EventFixture();
-    ByteBuffer shortRecord = f.build().limit(NetHttpEventLayout.SIZE - 1);
+    ByteBuffer shortRecord = f.build().limit(NetHttpEventLayout.Server.SIZE - 1);
     RecordFormatException e =
         assertThrows(
             RecordFormatException.class, () -> decoder.decode(shortRecord, f.header(), s -> {}));
-    assertTrue(e.getMessage().contains("399"), e.getMessage());
+    assertTrue(e.getMessage().contains("479"), e.getMessage());
     assertTrue(e.getMessage().contains("pid=4242"), e.getMessage());
   }
 
@@ -219,6 +219,65 @@ class NetHttpEventDecoderTest {
             RecordFormatException.class,
             () -> decoder.decode(f.build(), RecordHeader.peek(f.build()), s -> {}));
     assertTrue(e.getMessage().contains("type 9"), e.getMessage());
+  }
+
+  @Test
+  void routeNamesTheSpanAndReplacesNothingElse() {
+    ProbeSpan s = decode(new EventFixture().path("/items/42").route("GET /items/{id}"));
+    assertEquals("GET /items/{id}", s.name());
+    assertEquals("/items/{id}", s.attributes().get(NetHttpEventDecoder.HTTP_ROUTE));
+    assertEquals("/items/42", s.attributes().get(URL_PATH));
+    assertEquals("/hello/", NetHttpEventDecoder.routeOf("/hello/"));
+    assertEquals("/x", NetHttpEventDecoder.routeOf("example.com/x"));
+    assertEquals("/x/{y}", NetHttpEventDecoder.routeOf("POST example.com/x/{y}"));
+  }
+
+  @Test
+  void remoteParentAndItsTraceStateGoOnTheServerSpan() {
+    byte[] parent = {1, 2, 3, 4, 5, 6, 7, 8};
+    List<ProbeSpan> spans = new ArrayList<>();
+    ByteBuffer state = EventFixture.traceState(parent, "vendor=abc,other=x\r\nuser-agent: curl");
+    decoder.decode(state, RecordHeader.peek(state), spans::add);
+    assertEquals(List.of(), spans, "a tracestate record is no span");
+    EventFixture f = new EventFixture().parent(parent, true);
+    decoder.decode(f.build(), f.header(), spans::add);
+    ProbeSpan s = spans.get(0);
+    assertEquals("0102030405060708", s.parentSpanId());
+    assertTrue(s.parentRemote());
+    assertEquals("vendor=abc,other=x", s.traceState());
+    // Taken once: a later span with the same parent (a retried request) does not inherit it.
+    decoder.decode(f.build(), f.header(), spans::add);
+    assertEquals("", spans.get(1).traceState());
+  }
+
+  @Test
+  void traceStateCutAtTheBufferIsDropped() {
+    byte[] parent = {9, 9, 9, 9, 9, 9, 9, 9};
+    String tooLong = "k=" + "v".repeat(400);
+    ByteBuffer state = EventFixture.traceState(parent, tooLong);
+    decoder.decode(state, RecordHeader.peek(state), s -> { });
+    EventFixture f = new EventFixture().parent(parent, true);
+    assertEquals("", decode(f).traceState());
+  }
+
+  @Test
+  void unsampledFlagIsCarried() {
+    assertEquals(false, decode(new EventFixture().sampled(false)).sampled());
+    assertEquals(true, decode(new EventFixture()).sampled());
+  }
+
+  @Test
+  void localParentIsNotRemote() {
+    ProbeSpan s = decode(new EventFixture().parent(new byte[] {1, 1, 1, 1, 1, 1, 1, 1}, false));
+    assertEquals("0101010101010101", s.parentSpanId());
+    assertEquals(false, s.parentRemote());
+  }
+
+  @Test
+  void serverErrorHasErrorType() {
+    ProbeSpan s = decode(new EventFixture().status(503));
+    assertEquals("503", s.attributes().get(NetHttpEventDecoder.ERROR_TYPE));
+    assertEquals(StatusCode.ERROR, s.status());
   }
 
   @Test
