@@ -584,6 +584,12 @@ public final class ProcessLifecycle {
     }
     if (t.binary != null && why.startsWith("no longer selected") && processes.isAlive(pid)) {
       kernel.decline(pid);
+      if (t.binary.published) {
+        // One of its processes is not selected any more: new ones wait for the host's decision.
+        t.binary.uniform = null;
+        t.binary.published = false;
+        kernel.unpublishBinary(t.binary.id);
+      }
     } else {
       kernel.forget(pid);
     }

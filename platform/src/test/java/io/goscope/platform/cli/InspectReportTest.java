@@ -219,7 +219,11 @@ class InspectReportTest {
     }
     for (JsonNode f : set.get("fields")) {
       String name = f.get("field").asText();
-      assertEquals("TYPE_METADATA", f.get("source").asText(), f.toString());
+      if (alternativeName(set, f)) {
+        continue;
+      }
+      assertTrue(f.get("source").asText().equals("TYPE_METADATA") || f.get("source").asText().equals("TABLE"),
+          f.toString());
       long off = f.get("offset").asLong();
       if (GO_126_OFFSETS.containsKey(name)) {
         assertEquals(GO_126_OFFSETS.get(name), off, name);
@@ -247,8 +251,33 @@ class InspectReportTest {
       assertTrue(fn.get("returnSites").asInt() > 0, fn.toString());
     }
     for (JsonNode f : set.get("fields")) {
-      assertEquals("TYPE_METADATA", f.get("source").asText(), f.toString());
+      if (!alternativeName(set, f)) {
+        assertTrue(f.get("source").asText().equals("TYPE_METADATA") || f.get("source").asText().equals("TABLE"),
+            f.toString());
+      }
     }
+  }
+
+  /**
+   * Whether {@code field} is missing only because it is another Go release's name of a field whose constant another
+   * entry of the set resolved (net/http/internal/http2 from Go 1.27, the bundled net/http.http2* before).
+   */
+  static boolean alternativeName(JsonNode set, JsonNode field) {
+    if (!field.get("source").asText().equals("MISSING")) {
+      return false;
+    }
+    String constant = constantOf(field.get("field").asText());
+    for (JsonNode other : set.get("fields")) {
+      if (other != field && !other.get("offset").isNull() && constant.equals(constantOf(other.get("field").asText()))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String constantOf(String qualifiedField) {
+    return NetHttpProbeSetFixture.allFields().stream().filter(f -> f.qualifiedName().equals(qualifiedField))
+        .map(io.goscope.api.StructField::constant).findFirst().orElse(qualifiedField);
   }
 
   /**
@@ -276,7 +305,11 @@ class InspectReportTest {
       assertTrue(fn.get("returnSites").asInt() > 0, fn.toString());
     }
     for (JsonNode f : set.get("fields")) {
-      assertEquals("TYPE_METADATA", f.get("source").asText(), f.toString());
+      if (alternativeName(set, f)) {
+        continue;
+      }
+      assertTrue(f.get("source").asText().equals("TYPE_METADATA") || f.get("source").asText().equals("TABLE"),
+          f.toString());
       String name = f.get("field").asText();
       if (GO_126_OFFSETS.containsKey(name)) {
         assertEquals(GO_126_OFFSETS.get(name), f.get("offset").asLong(), name);

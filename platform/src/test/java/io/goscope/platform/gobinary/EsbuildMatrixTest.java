@@ -202,9 +202,21 @@ class EsbuildMatrixTest {
     List<StructField> fields = NetHttpProbeSetFixture.allFields();
     List<ResolvedField> resolved = new FieldResolver(List.of(), null).resolveAll(b, fields, List.of());
     OffsetTable shipped = NetHttpProbeSetFixture.bundledTable();
+    java.util.Set<String> found = new java.util.HashSet<>();
+    resolved.forEach(f -> f.offset().ifPresent(o -> found.add(f.field().constant())));
     for (ResolvedField f : resolved) {
+      if (f.source() == FieldSource.MISSING) {
+        // Another release's name of a field (or a type this binary's type data does not reach): the constant must
+        // come from a field that did resolve, or from the shipped table.
+        assertTrue(found.contains(f.field().constant())
+            || shipped.find(f.field().module(), r.goVersion(), f.field().structType(), f.field().field()).isPresent()
+            || !expected.containsKey(f.field().qualifiedName()), f.toString());
+        continue;
+      }
       assertEquals(FieldSource.TYPE_METADATA, f.source(), f.toString());
-      assertEquals(expected.get(f.field().qualifiedName()), f.offset().getAsLong(), f.toString());
+      if (expected.containsKey(f.field().qualifiedName())) {
+        assertEquals(expected.get(f.field().qualifiedName()), f.offset().getAsLong(), f.toString());
+      }
       // The plugin's shipped table, where it covers this Go version, says the same.
       StructField sf = f.field();
       shipped.find(sf.module(), r.goVersion(), sf.structType(), sf.field()).ifPresent(m ->

@@ -53,7 +53,8 @@ class ProbePlannerTest {
       assertEquals("skipped: symbol main.noSuchFunction not in binary", plan.functions().get(1).verdict());
       assertEquals("skipped: struct fields unresolved: net/http.Request.NoSuchField",
           plan.functions().get(2).verdict());
-      assertEquals(Map.of("off_method", 0L), plan.constants());
+      assertEquals(Map.of("off_method", 0L, ProbePlanner.GOID_CONSTANT, 152L), plan.constants(),
+          "the set's field and the host's goroutine id offset (Go 1.19: runtime.g.goid at 152)");
       assertEquals(FieldSource.DWARF, plan.fields().get(0).source());
       assertEquals(FieldSource.MISSING, plan.fields().get(1).source());
       assertEquals(3, plan.uprobeCount(), "entry + 2 returns of the one attachable probe");
