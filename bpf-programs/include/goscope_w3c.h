@@ -104,4 +104,92 @@ static __always_inline void gs_format_traceparent(char *dst, const __u8 *trace_i
 	dst[54] = (flags & GS_TRACE_FLAG_SAMPLED) ? '1' : '0';
 }
 
+/*
+ * Decoded HTTP/2 header fields: a Go []hpack.HeaderField (golang.org/x/net/http2/hpack, vendored in the standard
+ * library), {Name, Value string; Sensitive bool}, 40 bytes each, unchanged since hpack's first release. HTTP/2
+ * servers (net/http's and grpc-go's) hand them over decoded in MetaHeadersFrame.Fields.
+ */
+#define GS_HPACK_FIELD_SIZE 40
+#define GS_HPACK_FIELD_VALUE 16
+/* How many fields are searched (pseudo-headers and a request's usual headers come well before this). */
+#define GS_HPACK_MAX_FIELDS 32
+
+/*
+ * Finds "traceparent" and "tracestate" among the first GS_HPACK_MAX_FIELDS of fields (ptr, len): their indexes go to
+ * *traceparent and *tracestate (-1: absent). Names are compared exactly: HTTP/2 header names are lowercase.
+ */
+static __always_inline void gs_hpack_find(const void *fields, __s64 len, __s32 *traceparent, __s32 *tracestate)
+{
+	*traceparent = -1;
+	*tracestate = -1;
+	for (int i = 0; i < GS_HPACK_MAX_FIELDS; i++) {
+		if (i >= len)
+			break;
+		struct {
+			const char *ptr;
+			__s64 len;
+		} name = {};
+		if (bpf_probe_read_user(&name, sizeof(name), (const char *)fields + i * GS_HPACK_FIELD_SIZE) != 0)
+			break;
+		char text[11] = {};
+		if (name.len == 11) {
+			if (bpf_probe_read_user(text, 11, name.ptr) == 0 && text[0] == 't' && text[1] == 'r' &&
+			    text[2] == 'a' && text[3] == 'c' && text[4] == 'e' && text[5] == 'p' && text[6] == 'a' &&
+			    text[7] == 'r' && text[8] == 'e' && text[9] == 'n' && text[10] == 't')
+				*traceparent = i;
+		} else if (name.len == 10) {
+			if (bpf_probe_read_user(text, 10, name.ptr) == 0 && text[0] == 't' && text[1] == 'r' &&
+			    text[2] == 'a' && text[3] == 'c' && text[4] == 'e' && text[5] == 's' && text[6] == 't' &&
+			    text[7] == 'a' && text[8] == 't' && text[9] == 'e')
+				*tracestate = i;
+		}
+	}
+}
+
+/* Parses the traceparent value of field index i of fields into out; returns 0 when it is valid. */
+static __always_inline int gs_hpack_traceparent(const void *fields, __s32 i, struct gs_span_ctx *out)
+{
+	if (i < 0)
+		return -1;
+	__u32 at = (__u32)i & (GS_HPACK_MAX_FIELDS - 1);
+	struct {
+		const char *ptr;
+		__s64 len;
+	} value = {};
+	if (bpf_probe_read_user(&value, sizeof(value),
+				(const char *)fields + at * GS_HPACK_FIELD_SIZE + GS_HPACK_FIELD_VALUE) != 0 ||
+	    value.len != GS_TRACEPARENT_LEN)
+		return -1;
+	char text[GS_TRACEPARENT_LEN + 1] = {};
+	if (bpf_probe_read_user(text, GS_TRACEPARENT_LEN, value.ptr) != 0)
+		return -1;
+	return gs_parse_traceparent(text, GS_TRACEPARENT_LEN, out);
+}
+
+/*
+ * The value of field index i of fields (ptr, len), for a tracestate: copies up to cap bytes into dst and returns its
+ * full length, or -1.
+ */
+static __always_inline __s64 gs_hpack_value(const void *fields, __s32 i, char *dst, __u32 cap)
+{
+	if (i < 0)
+		return -1;
+	__u32 at = (__u32)i & (GS_HPACK_MAX_FIELDS - 1);
+	struct {
+		const char *ptr;
+		__s64 len;
+	} value = {};
+	if (bpf_probe_read_user(&value, sizeof(value),
+				(const char *)fields + at * GS_HPACK_FIELD_SIZE + GS_HPACK_FIELD_VALUE) != 0 ||
+	    value.len <= 0)
+		return -1;
+	__u64 n = (__u64)value.len;
+	barrier_var(n);
+	if (n > cap)
+		n = cap;
+	if (bpf_probe_read_user(dst, n, value.ptr) != 0)
+		return -1;
+	return value.len;
+}
+
 #endif /* GOSCOPE_W3C_H */

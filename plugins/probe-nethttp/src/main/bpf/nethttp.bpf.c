@@ -86,10 +86,6 @@ const volatile __u64 off_bufio_writer_n = OFFSET_UNSET;     /* bufio.Writer.n   
 const volatile __u64 off_h2_framer_w = OFFSET_UNSET;        /* http2Framer.w           io.Writer */
 const volatile __u64 off_h2_framer_wbuf = OFFSET_UNSET;     /* http2Framer.wbuf        []byte */
 
-/* hpack.HeaderField {Name, Value string; Sensitive bool}: unchanged since hpack's first release. */
-#define HPACK_FIELD_SIZE 40
-#define HPACK_FIELD_VALUE 16
-
 /* ---------------------------------------------------------------------------------------------------------------
  * Per-call state. Keyed by the g pointer: a function runs on one goroutine, and the goroutine cannot exit (and its
  * g be reused) before the call returns. g pointers are per process; the tgid disambiguates processes.
@@ -323,11 +319,6 @@ static __always_inline int is_traceparent_name(const char *s)
 	return name_diff(s, "traceparent:", 12) == 0;
 }
 
-static __always_inline int is_tracestate_name(const char *s)
-{
-	return name_diff(s, "tracestate:", 11) == 0;
-}
-
 /*
  * The header scans below test every line start of up to 2 KiB of header bytes. Their loop body has one branch (is
  * this byte a '\n'?) and the name tests are arithmetic on 8- and 4-byte loads (| 0x20 lowercases letters; the ':'
@@ -491,67 +482,19 @@ int nethttp_h2_headers_entry(struct pt_regs *ctx)
 	if (bpf_probe_read_user(&fields, sizeof(fields), (const void *)(GO_ARG2(ctx) + off_h2_meta_fields)) != 0 ||
 	    !fields.ptr || fields.len <= 0)
 		return 0;
-	__u32 zero = 0;
-	struct scan_buf *sb = bpf_map_lookup_elem(&nethttp_scan, &zero);
-	if (!sb)
-		return 0;
-	sb->traceparent = -1;
-	sb->tracestate = -1;
-	/* The names of the first 32 fields (pseudo-headers come first; 32 covers real requests). */
-	for (int i = 0; i < 32; i++) {
-		if (i >= fields.len)
-			break;
-		struct go_string name = {};
-		if (bpf_probe_read_user(&name, sizeof(name), (const char *)fields.ptr + i * HPACK_FIELD_SIZE) != 0)
-			break;
-		char text[12] = {};
-		if (name.len == 11) {
-			if (bpf_probe_read_user(text, 11, name.ptr) != 0)
-				continue;
-			text[11] = ':';
-			if (is_traceparent_name(text))
-				sb->traceparent = i;
-		} else if (name.len == 10) {
-			if (bpf_probe_read_user(text, 10, name.ptr) != 0)
-				continue;
-			text[10] = ':';
-			if (is_tracestate_name(text))
-				sb->tracestate = i;
-		}
-	}
-	if (sb->traceparent < 0)
-		return 0;
-	struct go_string value = {};
-	__u32 at = (__u32)sb->traceparent & 31;
-	if (bpf_probe_read_user(&value, sizeof(value),
-				(const char *)fields.ptr + at * HPACK_FIELD_SIZE + HPACK_FIELD_VALUE) != 0 ||
-	    value.len != GS_TRACEPARENT_LEN)
-		return 0;
-	char text[GS_TRACEPARENT_LEN + 1] = {};
-	if (bpf_probe_read_user(text, GS_TRACEPARENT_LEN, value.ptr) != 0)
-		return 0;
+	__s32 traceparent, tracestate;
+	gs_hpack_find(fields.ptr, fields.len, &traceparent, &tracestate);
 	struct gs_span_ctx remote = {};
-	if (gs_parse_traceparent(text, GS_TRACEPARENT_LEN, &remote) != 0)
-		return 0;
+	if (gs_hpack_traceparent(fields.ptr, traceparent, &remote) != 0)
+		return 0; /* absent or malformed: ignored, the server span starts a trace of its own */
 	gs_context_set_remote(&g, &remote);
-	if (sb->tracestate < 0)
-		return 0;
-	at = (__u32)sb->tracestate & 31;
-	if (bpf_probe_read_user(&value, sizeof(value),
-				(const char *)fields.ptr + at * HPACK_FIELD_SIZE + HPACK_FIELD_VALUE) != 0 ||
-	    value.len <= 0)
+	if (tracestate < 0)
 		return 0;
 	struct nethttp_tracestate_event *e = gs_reserve(sizeof(*e), NETHTTP_RECORD_TRACESTATE);
 	if (!e)
 		return 0;
 	__builtin_memcpy(e->parent_span_id, remote.span_id, 8);
-	e->len = value.len;
-	__u64 n = (__u64)value.len;
-	barrier_var(n);
-	if (n > NETHTTP_TRACESTATE_CAP)
-		n = NETHTTP_TRACESTATE_CAP;
-	if (bpf_probe_read_user(e->value, n, value.ptr) != 0)
-		e->len = -1;
+	e->len = gs_hpack_value(fields.ptr, tracestate, e->value, NETHTTP_TRACESTATE_CAP);
 	gs_submit(e);
 	return 0;
 }
