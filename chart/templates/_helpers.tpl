@@ -98,20 +98,23 @@ image's built-in plugins and the extra jars into one emptyDir; otherwise the ima
 {{/*
 Capabilities of the least-privilege mode. Each one says what needs it:
   BPF                 bpf(): load programs, create maps (kernel >= 5.8)
-  PERFMON             perf_event_open() for uprobes and tracepoints, bpf_probe_read_user in tracing programs
+  PERFMON             perf_event_open() for tracepoints, bpf_probe_read_user in tracing programs
   SYS_PTRACE          read /proc/<pid>/exe, /proc/<pid>/root and environ of processes of other users
   DAC_READ_SEARCH     open application binaries and /proc entries whatever their file modes
   CHECKPOINT_RESTORE  read /proc/<pid>/map_files (binaries deleted or replaced since the process started)
+  SYS_ADMIN           creating a uprobe: kernels with "perf: Revert to requiring CAP_SYS_ADMIN for uprobes"
+                      (upstream ba677dbe77af, 2025, backported to the stable kernels) refuse PERFMON alone with
+                      EACCES (security.uprobesNeedSysAdmin); and bpf_probe_write_user for outgoing trace-context
+                      propagation (propagation.enabled)
   SYS_RESOURCE        raise RLIMIT_MEMLOCK: kernels before 5.11 charge BPF maps to it (security.memlockRlimit)
-  SYS_ADMIN           bpf_probe_write_user, only for outgoing trace-context propagation (propagation.enabled)
 */}}
 {{- define "goscope.capabilities" -}}
 {{- $caps := list "BPF" "PERFMON" "SYS_PTRACE" "DAC_READ_SEARCH" "CHECKPOINT_RESTORE" }}
+{{- if or .Values.security.uprobesNeedSysAdmin .Values.propagation.enabled }}
+{{- $caps = append $caps "SYS_ADMIN" }}
+{{- end }}
 {{- if .Values.security.memlockRlimit }}
 {{- $caps = append $caps "SYS_RESOURCE" }}
-{{- end }}
-{{- if .Values.propagation.enabled }}
-{{- $caps = append $caps "SYS_ADMIN" }}
 {{- end }}
 {{- range .Values.security.extraCapabilities }}
 {{- $caps = append $caps . }}

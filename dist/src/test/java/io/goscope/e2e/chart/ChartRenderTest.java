@@ -44,8 +44,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  * refuses, each with a message naming the key.
  */
 class ChartRenderTest {
-  private static final List<String> LEAST_PRIVILEGE_CAPS =
+  /** Without SYS_ADMIN: enough on kernels that predate the 2025 uprobe revert (security.uprobesNeedSysAdmin=false). */
+  private static final List<String> PRE_REVERT_CAPS =
       List.of("BPF", "PERFMON", "SYS_PTRACE", "DAC_READ_SEARCH", "CHECKPOINT_RESTORE");
+  /** The default: current kernels need SYS_ADMIN to create a uprobe (HelmInstalledAgentE2ETest runs with it). */
+  private static final List<String> LEAST_PRIVILEGE_CAPS =
+      List.of("BPF", "PERFMON", "SYS_PTRACE", "DAC_READ_SEARCH", "CHECKPOINT_RESTORE", "SYS_ADMIN");
 
   @TempDir static Path work;
   static HelmChart chart;
@@ -195,7 +199,6 @@ class ChartRenderTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "security: {memlockRlimit: true}|SYS_RESOURCE",
-      "propagation: {enabled: true}|SYS_ADMIN",
       "security: {extraCapabilities: [NET_ADMIN]}|NET_ADMIN"})
   void optionalCapabilitiesComeOnlyWithTheirValue(String values, String capability) {
     List<String> added = chart.render(values).agent().getSecurityContext().getCapabilities().getAdd();
@@ -203,6 +206,16 @@ class ChartRenderTest {
     assertEquals(LEAST_PRIVILEGE_CAPS.size() + 1, added.size(), added::toString);
     assertEquals(capability, added.get(added.size() - 1));
     assertFalse(LEAST_PRIVILEGE_CAPS.contains(capability), "not in the default set");
+  }
+
+  @Test
+  void sysAdminOnlyForUprobesOnCurrentKernelsOrForPropagation() {
+    assertEquals(PRE_REVERT_CAPS, chart.render("security: {uprobesNeedSysAdmin: false}\n").agent()
+        .getSecurityContext().getCapabilities().getAdd());
+    assertEquals(LEAST_PRIVILEGE_CAPS, chart.render("security: {uprobesNeedSysAdmin: false}\n"
+        + "propagation: {enabled: true}\n").agent().getSecurityContext().getCapabilities().getAdd());
+    assertEquals(LEAST_PRIVILEGE_CAPS, chart.render("propagation: {enabled: true}\n").agent()
+        .getSecurityContext().getCapabilities().getAdd(), "SYS_ADMIN once, not twice");
   }
 
   @Test
@@ -504,7 +517,8 @@ class ChartRenderTest {
     assertTrue(notes.contains("-- goscope inspect"), notes);
     assertTrue(notes.contains("/metrics"), notes);
     assertTrue(notes.contains("nothing is selected for tracing yet"), notes);
-    assertTrue(notes.contains("capabilities BPF, PERFMON, SYS_PTRACE, DAC_READ_SEARCH, CHECKPOINT_RESTORE"), notes);
+    assertTrue(notes.contains("capabilities BPF, PERFMON, SYS_PTRACE, DAC_READ_SEARCH, CHECKPOINT_RESTORE, SYS_ADMIN"),
+        notes);
     String configured = chart.notes("goApps: [checkout]\nsecurity: {privileged: true}\n");
     assertFalse(configured.contains("nothing is selected"), configured);
     assertTrue(configured.contains("privileged mode"), configured);
