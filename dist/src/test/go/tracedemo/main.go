@@ -12,6 +12,7 @@
 //	/pool/{id}     hands a call to a worker goroutine started at program start (its span must not inherit this
 //	               request's context); answers 200
 //	/own/{id}      a call that carries a traceparent header the application set itself
+//	/down/{id}     a call to a port nobody listens on (a transport error); answers 502
 //	/missing       404 without calling anything
 //	/fail          500 without calling anything
 //
@@ -126,6 +127,12 @@ func front(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fmt.Fprintln(w, "own done")
+	case strings.HasPrefix(p, "/down/"):
+		resp, err := client.Get("http://127.0.0.1:1" + p)
+		if err == nil {
+			resp.Body.Close()
+		}
+		http.Error(w, "back service down", http.StatusBadGateway)
 	case strings.HasPrefix(p, "/fail"):
 		http.Error(w, "deliberate failure", http.StatusInternalServerError)
 	default:

@@ -531,7 +531,7 @@ public final class Agent implements AutoCloseable {
     public void route(int pid, ProcessLifecycle.TracedIdentity identity) {
       Resource resource = resourceFor(identity);
       TracedProcessContext process = new TracedProcessContext(pid, identity.selection().options().probeOptions(),
-          address -> java.util.Optional.empty());
+          errorTypeNames(pid, identity.analysis()));
       io.goscope.api.TelemetrySink sink = new SampledSink(process.wrap(metrics.sinkFor(resource,
           pipeline.sinkFor(resource))), sampledOut);
       dispatcher.register(pid, sink);
@@ -549,6 +549,29 @@ public final class Agent implements AutoCloseable {
         metrics.retire(before);
       }
     }
+  }
+
+  /**
+   * Names of the process's Go error types by their runtime address: the binary's error types (link addresses from
+   * its analysis) shifted by the load bias of a position-independent binary (Go links PIE binaries at 0, so the
+   * bias is where the executable's first mapping starts in /proc/pid/maps).
+   */
+  private java.util.function.LongFunction<Optional<String>> errorTypeNames(int pid,
+      @Nullable BinaryAnalyzer.Analysis analysis) {
+    if (analysis == null || analysis.errorTypes().isEmpty()) {
+      return address -> Optional.empty();
+    }
+    long bias = 0;
+    if (analysis.pie()) {
+      try {
+        bias = procFs.loadBias(pid).orElse(0L);
+      } catch (RuntimeException e) {
+        log.debug("load bias unreadable pid={} reason={}", pid, e.toString());
+      }
+    }
+    long loadBias = bias;
+    Map<Long, String> types = analysis.errorTypes();
+    return address -> Optional.ofNullable(types.get(address - loadBias));
   }
 
   private void drainOnce() {

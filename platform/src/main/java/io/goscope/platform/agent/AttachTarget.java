@@ -41,7 +41,7 @@ final class AttachTarget {
         }
       }
       if (sameFile(s.exeViaRoot(), key)) {
-        boolean overlay = "overlay".equals(fileSystemType(s.exeViaRoot()));
+        boolean overlay = io.goscope.platform.sys.FileSystems.isOverlay(s.exeViaRoot());
         return new ProcessLifecycle.Target(s.exeViaRoot(), s.exeLink(),
             overlay ? "process root (overlay), inode verified" : "process root, inode verified", key, !overlay,
             false);
@@ -52,14 +52,6 @@ final class AttachTarget {
         false, false);
   }
 
-  /** The file system type of the file's mount ("overlay", "ext4", ...), or "" when unknown. */
-  static String fileSystemType(Path p) {
-    try {
-      return Files.getFileStore(p).type();
-    } catch (IOException | RuntimeException e) {
-      return "";
-    }
-  }
 
   private static boolean sameFile(Path p, ExecutableKey key) {
     try {

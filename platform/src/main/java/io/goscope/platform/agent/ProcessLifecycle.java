@@ -168,9 +168,10 @@ public final class ProcessLifecycle {
    * @param goVersion its Go version
    * @param metadata its workload, when known
    * @param selection the rule that selected it and the rule's options
+   * @param analysis its binary's analysis (error type names, PIE), or null when unknown
    */
   public record TracedIdentity(ProcessInfo info, String goVersion, Optional<WorkloadMetadata> metadata,
-                               Selection selection) {}
+                               Selection selection, @Nullable BinaryAnalyzer.Analysis analysis) {}
 
   /** Schedules the delayed parts (unrouting after a drain, lingering binaries). */
   public interface Scheduler {
@@ -337,7 +338,7 @@ public final class ProcessLifecycle {
     ProcessInfo gone = new ProcessInfo(pid, List.of(pid), template.info().executable(), template.info().cmdline(),
         template.info().environment(), 0, template.info().containerId(), template.info().podUid());
     TracedIdentity identity = new TracedIdentity(gone, template.goVersion(), template.metadata(),
-        template.selection());
+        template.selection(), template.analysis());
     telemetry.route(pid, identity);
     log.info("short-lived process traced pid={} exe={} binary={} (gone before it could be read; identity of its "
         + "binary's last process)", pid, gone.executable(), binaryId);
@@ -463,7 +464,7 @@ public final class ProcessLifecycle {
     }
     ProcessSettings settings = settingsOf(selection.options(), sources);
     Set<String> features = featuresOf(selection.options());
-    TracedIdentity identity = new TracedIdentity(info, analysis.goVersion(), metadata, selection);
+    TracedIdentity identity = new TracedIdentity(info, analysis.goVersion(), metadata, selection, analysis);
 
     // Select before attaching: a per-binary attachment fires for the process as soon as it exists.
     kernel.select(pid, settings);
@@ -686,7 +687,7 @@ public final class ProcessLifecycle {
         continue;
       }
       TracedIdentity identity = new TracedIdentity(t.snapshot.info(), t.identity.goVersion(), metadata,
-          selection.get());
+          selection.get(), t.identity.analysis());
       if (!identity.equals(t.identity)) {
         long sources = 0;
         Map<ProbeSetRuntime, ProbePlan> plans = t.binary != null ? t.binary.analysis.plans() : Map.of();
