@@ -115,6 +115,7 @@ public final class Agent implements AutoCloseable {
   /** Resources routed per pid, so a re-route or unroute retires the old metric series. */
   private final Map<Integer, Resource> routed = new ConcurrentHashMap<>();
   private final LongAdder sampledOut = new LongAdder();
+  private final BinaryFileWatch fileWatch = new BinaryFileWatch();
   private Map<String, String> unavailableFeatures = Map.of();
   @Nullable private Clocks clocks;
   private volatile boolean closed;
@@ -207,7 +208,7 @@ public final class Agent implements AutoCloseable {
         .scheduler((task, delayMillis) -> schedule(task, delayMillis))
         .detacher(detacher)
         .events(this::fire)
-        .lingerMillis(config.binaryLinger().toMillis())
+        .fileWatch(fileWatch)
         .drainDelayMillis(DRAIN_DELAY_MILLIS)
         .monotonicNanos(() -> clocks == null ? -1 : clocks.monotonicNanos())
         .build();
@@ -354,6 +355,7 @@ public final class Agent implements AutoCloseable {
         }
       }
       lifecycle.reconcile();
+      probeObjects.evictIdle();
     } catch (RuntimeException e) {
       log.warn("reconcile failed reason={}", e.toString());
     }
@@ -441,7 +443,8 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public ProcessLifecycle.Target locate(io.goscope.platform.discovery.ProcessSnapshot s) {
-      return AttachTarget.locate(s, config.binariesDir(), config.binaryLinger().toMillis() > 0);
+      return AttachTarget.locate(s, config.binariesDir(), config.binaryLinger().toMillis(),
+          config.hostBinaryLinger().toMillis(), config.hostProc().resolve("1/root"));
     }
 
     @Override
@@ -677,6 +680,7 @@ public final class Agent implements AutoCloseable {
     if (rulesDirectory != null) {
       rulesDirectory.close();
     }
+    fileWatch.close();
     detacher.shutdown();
     try {
       if (!detacher.awaitTermination(60, TimeUnit.SECONDS)) {
