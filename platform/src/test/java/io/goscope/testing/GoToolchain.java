@@ -32,20 +32,17 @@ public final class GoToolchain {
   /** Debian's golang-go GOROOT. */
   private static final Path DEBIAN_GOROOT = Path.of("/usr/lib/go");
   private static final GoToolchain INSTALLED =
-      Files.isExecutable(DEBIAN_GOROOT.resolve("bin/go")) ? new GoToolchain(DEBIAN_GOROOT, true, null)
-          : new GoToolchain(null, true, null);
+      Files.isExecutable(DEBIAN_GOROOT.resolve("bin/go")) ? new GoToolchain(DEBIAN_GOROOT, true)
+          : new GoToolchain(null, true);
 
   private final @Nullable Path goroot;
   /** Whether this is the installed toolchain, which shares one /tmp build cache with every other test build. */
   private final boolean shared;
-  /** GOTOOLCHAIN value, e.g. go1.27.3 (downloaded from the module proxy on first use); null = local. */
-  private final @Nullable String switchTo;
   private volatile @Nullable String version;
 
-  private GoToolchain(@Nullable Path goroot, boolean shared, @Nullable String switchTo) {
+  private GoToolchain(@Nullable Path goroot, boolean shared) {
     this.goroot = goroot;
     this.shared = shared;
-    this.switchTo = switchTo;
   }
 
   /**
@@ -71,16 +68,34 @@ public final class GoToolchain {
   }
 
   /**
-   * This toolchain switching to another Go release ({@code GOTOOLCHAIN=go1.27.3}), which the go command fetches
-   * from the module proxy once and caches in the module cache. Needs a toolchain of Go 1.21 or later.
+   * Another Go release ({@code go1.27.3}) as this toolchain's go command fetches it from the module proxy with
+   * {@code GOTOOLCHAIN} (once; it stays in the module cache), returned as the plain GOROOT toolchain it unpacked
+   * to. The go command switches toolchains only in module mode, so a GOTOOLCHAIN variable on a GOPATH-mode build
+   * would be ignored and the build would silently use this toolchain's own Go; resolving the GOROOT once makes
+   * GOPATH and module builds alike use the release asked for. Needs a toolchain of Go 1.21 or later.
    */
   public GoToolchain withToolchain(String release) {
     requireNonNull(release, "release");
-    if (!release.startsWith("go1.")) {
+    if (!release.matches("go1\\.\\d+(\\.\\d+)?")) {
       throw new IllegalArgumentException("not a Go release: " + release);
     }
-    return new GoToolchain(goroot, false, release);
+    return SWITCHED.computeIfAbsent(this + " " + release, k -> {
+      Map<String, String> env = new LinkedHashMap<>(environment());
+      env.remove("GOROOT");
+      env.put("GOTOOLCHAIN", release);
+      env.put("GO111MODULE", "on");
+      env.put("GOFLAGS", "");
+      String root = GoBuilder.run(command("env", "GOROOT"), env).strip();
+      GoToolchain switched = at(Path.of(root));
+      if (!switched.version().equals(release)) {
+        throw new IllegalStateException("GOTOOLCHAIN=" + release + " resolved to " + root + ", which is "
+            + switched.version());
+      }
+      return switched;
+    });
   }
+
+  private static final Map<String, GoToolchain> SWITCHED = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** The toolchain at {@code goroot}, which must hold {@code bin/go}. */
   public static GoToolchain at(Path goroot) {
@@ -89,13 +104,12 @@ public final class GoToolchain {
     if (!Files.isExecutable(abs.resolve("bin/go"))) {
       throw new IllegalArgumentException("not a Go toolchain: " + abs.resolve("bin/go") + " missing");
     }
-    return new GoToolchain(abs, false, null);
+    return new GoToolchain(abs, false);
   }
 
   /** The toolchain's version as binaries it builds report it ({@code go env GOVERSION}, e.g. {@code go1.21.13}). */
   public String version() {
     String v = version;
-    // (a switched toolchain answers with the release it switched to)
     if (v == null) {
       List<String> cmd = command("env", "GOVERSION");
       v = GoBuilder.run(cmd, environment()).strip();
@@ -122,11 +136,8 @@ public final class GoToolchain {
       env.put("GOCACHE", INSTALLED_CACHE.toString());
     }
     if (goroot != null) {
-      // A switched toolchain brings its own GOROOT: setting ours would make it build with the wrong library.
-      if (switchTo == null) {
-        env.put("GOROOT", goroot.toString());
-      }
-      env.put("GOTOOLCHAIN", switchTo == null ? "local" : switchTo);
+      env.put("GOROOT", goroot.toString());
+      env.put("GOTOOLCHAIN", "local");
       if (!shared) {
         // Keyed by GOROOT, not version: version() itself runs go, and two trees may carry one version string.
         env.put("GOCACHE", Path.of("target", "gocache", cacheName()).toAbsolutePath().toString());
@@ -136,8 +147,7 @@ public final class GoToolchain {
   }
 
   private String cacheName() {
-    String base = goroot.getFileName() + "-" + Integer.toHexString(goroot.toString().hashCode());
-    return switchTo == null ? base : base + "-" + switchTo;
+    return goroot.getFileName() + "-" + Integer.toHexString(goroot.toString().hashCode());
   }
 
   /** Whether this toolchain's go command runs ({@code go version}). */
@@ -156,7 +166,6 @@ public final class GoToolchain {
 
   @Override
   public String toString() {
-    String base = goroot == null ? "go on the PATH" : goroot.toString();
-    return switchTo == null ? base : base + " GOTOOLCHAIN=" + switchTo;
+    return goroot == null ? "go on the PATH" : goroot.toString();
   }
 }

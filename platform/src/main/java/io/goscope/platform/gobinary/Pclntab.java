@@ -25,7 +25,7 @@ public final class Pclntab {
   public static final int MAGIC_120 = 0xfffffff1;
 
   private static final int PTR = 8;
-  private static final int MAX_FUNCS = 8 << 20;
+  static final int MAX_FUNCS = 8 << 20;
 
   private final ElfFile elf;
   private final long vaddr;
@@ -239,6 +239,24 @@ public final class Pclntab {
 
   private long ftabStart() {
     return magic == MAGIC_12 ? 8 + PTR : pclnOff;
+  }
+
+  /** Link-time address of the function table ({@code moduledata.ftab} points here). */
+  long ftabAddress() {
+    return vaddr + ftabStart();
+  }
+
+  /** Whether function entries are absolute addresses (Go &lt; 1.18) rather than offsets from a text base. */
+  boolean absoluteEntries() {
+    return ftabEntrySize == 16;
+  }
+
+  /** The table's {@code i}-th entry as stored (0..nfunc; entry nfunc is the end of the last function). */
+  long storedEntry(int i) {
+    if (i < 0 || i > nfunc) {
+      throw new IndexOutOfBoundsException("function table entry " + i + " of " + (nfunc + 1));
+    }
+    return rawEntry(i);
   }
 
   private long rawEntry(int i) {
