@@ -332,13 +332,30 @@ public final class ModuleData {
         want.append(String.format(", text = minpc - 0x%x", firstOffset));
       }
       List<String> seen = new ArrayList<>();
+      // Second pass: the minpc, maxpc words themselves, for a layout whose text pair is gone and whose functions
+      // span the whole text (Go 1.19 writes text = minpc, etext = maxpc).
+      for (int pass = 0; pass < 2; pass++) {
+        long[] found = findTextPair(pc, pass == 1, header, relative, firstOffset, lastOffset, textSec, seen, want);
+        if (found != null) {
+          return found;
+        }
+      }
+      fail(want.toString(), seen.isEmpty() ? "no pair of words in an executable segment"
+          : "pairs in an executable segment: " + String.join(", ", seen));
+      return null;
+    }
+
+    private long[] findTextPair(long[] pc, boolean reusePc, long header, boolean relative, long firstOffset,
+        long lastOffset, Optional<ElfSection> textSec, List<String> seen, StringBuilder want) {
+      int pcAt = offsetOf("minpc") / 8;
       for (int i = 1; i + 1 < w.length; i++) {
         long t = w[i];
         long e = w[i + 1];
-        if (used[i] || used[i + 1] || t == 0 || e < t || !inExecutable(t, e - t)) {
+        boolean isPc = pc != null && i == pcAt;
+        if (isPc != reusePc || (!isPc && (used[i] || used[i + 1])) || t == 0 || e < t || !inExecutable(t, e - t)) {
           continue;
         }
-        if (seen.size() < 6) {
+        if (seen.size() < 6 && !isPc) {
           seen.add(String.format("+%d [0x%x, 0x%x)", i * 8, t, e));
         }
         if (textSec.isPresent() && (t < textSec.get().addr() || e > textSec.get().addr() + textSec.get().size())) {
@@ -359,12 +376,20 @@ public final class ModuleData {
         take("text", i);
         take("etext", i + 1);
         ok(want.toString(), String.format("+%d [0x%x, 0x%x)%s", i * 8, t, e,
-            pc == null && relative && header == 0 ? " (unverified: no minpc)" : ""));
+            isPc ? " (the minpc, maxpc words: no other pair)"
+                : pc == null && relative && header == 0 ? " (unverified: no minpc)" : ""));
         return new long[] {t, e};
       }
-      fail(want.toString(), seen.isEmpty() ? "no pair of words in an executable segment"
-          : "pairs in an executable segment: " + String.join(", ", seen));
       return null;
+    }
+
+    private int offsetOf(String name) {
+      for (Field f : fields) {
+        if (f.name().equals(name)) {
+          return f.offset();
+        }
+      }
+      return -1;
     }
 
     /** Go ≤ 1.26: types, etypes and the typelinks/itablinks slices. Null (recorded) if none qualifies. */
@@ -480,7 +505,8 @@ public final class ModuleData {
 
     /** Go 1.27: types, typedesclen, etypes and itaboffset, itabsize, proven by exact walks. */
     private TypeData findTypesWithLengths() {
-      String what = "types, etypes with a typedesclen at which the type descriptor walk ends exactly";
+      String what = "types, etypes with a typedesclen at which the walk of type descriptors, sorted by type string,"
+          + " ends exactly";
       List<String> seen = new ArrayList<>();
       for (int k = 1; k < w.length; k++) {
         for (int d = 1; d <= MAX_PAIR_DISTANCE && k + d < w.length; d++) {
@@ -493,36 +519,48 @@ public final class ModuleData {
           if (!td.valid(t + 8)) {
             continue;
           }
+          // Every word near types at which the walk ends exactly with descriptors sorted by type string: a
+          // shorter length would give a sorted prefix, a longer one runs into the size-sorted other types, so the
+          // largest is typedesclen.
+          int best = -1;
+          TypeDescriptors.Walk bestWalk = null;
           for (int dist = 1; dist <= MAX_LEN_DISTANCE; dist++) {
             for (int l : new int[] {k + dist, k - dist}) {
               if (l <= 0 || l >= w.length || used[l] || l == k + d) {
                 continue;
               }
               long len = w[l];
-              if (len <= 8 || len > e - t) {
+              if (len <= 8 || len > e - t || (best >= 0 && len <= w[best])) {
                 continue;
               }
               TypeDescriptors.Walk walk = td.walkTypelinks(len, mapBase, MAX_TYPELINKS);
-              if (!walk.ok()) {
+              int unsorted = walk.ok() ? td.firstUnsorted(walk.addresses()) : -1;
+              if (!walk.ok() || unsorted >= 0) {
                 if (seen.size() < 4) {
                   seen.add(String.format("types +%d [0x%x, 0x%x) typedesclen? +%d=0x%x: %s", k * 8, t, e, l * 8,
-                      len, walk.failure()));
+                      len, walk.ok() ? "descriptor " + unsorted + " out of type-string order" : walk.failure()));
                 }
                 continue;
               }
-              take("types", k);
-              take("typedesclen", l);
-              take("etypes", k + d);
-              ok(what, String.format("types +%d, typedesclen +%d, etypes +%d [0x%x, 0x%x): %d descriptors%s",
-                  k * 8, l * 8, (k + d) * 8, t, e, walk.addresses().length,
-                  walk.learned().isEmpty() ? "" : ", kind sizes learned " + learned(walk)));
-              int[] offs = new int[walk.addresses().length];
-              for (int i = 0; i < offs.length; i++) {
-                offs[i] = (int) (walk.addresses()[i] - t);
-              }
-              return new TypeData(t, e, 0, offs, findItabRange(td, t, e, len));
+              best = l;
+              bestWalk = walk;
             }
           }
+          if (bestWalk == null) {
+            continue;
+          }
+          long len = w[best];
+          take("types", k);
+          take("typedesclen", best);
+          take("etypes", k + d);
+          ok(what, String.format("types +%d, typedesclen +%d, etypes +%d [0x%x, 0x%x): %d descriptors sorted by"
+              + " type string%s", k * 8, best * 8, (k + d) * 8, t, e, bestWalk.addresses().length,
+              bestWalk.learned().isEmpty() ? "" : ", kind sizes learned " + learned(bestWalk)));
+          int[] offs = new int[bestWalk.addresses().length];
+          for (int i = 0; i < offs.length; i++) {
+            offs[i] = (int) (bestWalk.addresses()[i] - t);
+          }
+          return new TypeData(t, e, 0, offs, findItabRange(td, t, e, len));
         }
       }
       checks.add(new Check(what, false, seen.isEmpty()

@@ -221,6 +221,56 @@ final class TypeDescriptors {
     return -1;
   }
 
+  /**
+   * Whether the descriptors' type strings ascend (non-strictly, bytewise, without the extra leading '*' that
+   * {@code TFlagExtraStar} marks) from the second one on: the linker sorts the typelink descriptors by type string
+   * (after {@code type:*}), and the non-typelink ones that follow them by size. -1 when sorted, else the index of
+   * the first descriptor out of order.
+   */
+  int firstUnsorted(long[] addresses) {
+    byte[] prev = null;
+    for (int i = 1; i < addresses.length; i++) {
+      byte[] s = typeString(addresses[i]);
+      if (s == null) {
+        return i;
+      }
+      if (prev != null && Arrays.compareUnsigned(prev, s) > 0) {
+        return i;
+      }
+      prev = s;
+    }
+    return -1;
+  }
+
+  /** The type string of the descriptor at {@code a} (uvarint-length names, Go 1.17+), or null if unreadable. */
+  private byte[] typeString(long a) {
+    ByteBuffer h = read(a, HEADER);
+    boolean extraStar = (h.get(20) & 2) != 0;
+    long name = types + h.getInt(40);
+    if (!mem.contains(name, 2)) {
+      return null;
+    }
+    int len = 0;
+    int i = 0;
+    for (; i < 4; i++) {
+      if (!mem.contains(name + 1 + i, 1)) {
+        return null;
+      }
+      int x = read(name + 1 + i, 1).get(0) & 0xff;
+      len |= (x & 0x7f) << (7 * i);
+      if ((x & 0x80) == 0) {
+        break;
+      }
+    }
+    long data = name + 2 + i;
+    if (i == 4 || len > (1 << 16) || !mem.contains(data, len)) {
+      return null;
+    }
+    byte[] out = new byte[len];
+    read(data, len).get(out);
+    return extraStar && len > 0 && out[0] == '*' ? Arrays.copyOfRange(out, 1, len) : out;
+  }
+
   /** The result of an itab walk: itab addresses, or why it failed. */
   record Itabs(long[] addresses, String failure) {
     boolean ok() {
