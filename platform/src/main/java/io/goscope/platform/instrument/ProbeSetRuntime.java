@@ -9,12 +9,16 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
 import io.goscope.platform.gobinary.OffsetTable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A probe set as the agent runs it: its host-assigned source id (written into every record header by its BPF
- * programs), its descriptor, its decoder and its BPF object's bytes, read once from the plugin jar.
+ * programs), its descriptor, its decoder and its BPF object's bytes, read once from the plugin jar: the object built
+ * for this host's architecture ({@link BpfObjectResources}) when the plugin has one, else the plain resource.
  */
 public final class ProbeSetRuntime {
+  private static final Logger LOG = LoggerFactory.getLogger(ProbeSetRuntime.class);
   private final int sourceId;
   private final ProbeSet probeSet;
   private final ProbeSetDescriptor descriptor;
@@ -58,12 +62,28 @@ public final class ProbeSetRuntime {
       throw new IllegalArgumentException("source id out of range: " + sourceId);
     }
     ProbeSetDescriptor d = probeSet.descriptor();
-    try (InputStream in = probeSet.openResource(d.bpfObjectResource())) {
+    String arch = BpfObjectResources.hostArch();
+    if (arch != null) {
+      String archResource = BpfObjectResources.forArch(d.bpfObjectResource(), arch);
+      try {
+        byte[] bytes = read(probeSet, archResource);
+        LOG.debug("bpf object probeSet={} resource={}", d.id(), archResource);
+        return new ProbeSetRuntime(sourceId, probeSet, bytes);
+      } catch (IOException e) {
+        LOG.info("probe set {} has no BPF object for {} ({}); loading {} as built for the plugin's build host",
+            d.id(), arch, archResource, d.bpfObjectResource());
+      }
+    }
+    return new ProbeSetRuntime(sourceId, probeSet, read(probeSet, d.bpfObjectResource()));
+  }
+
+  private static byte[] read(ProbeSet probeSet, String resource) throws IOException {
+    try (InputStream in = probeSet.openResource(resource)) {
       byte[] bytes = in.readNBytes(64 << 20);
       if (bytes.length == 0) {
-        throw new IOException("probe set " + d.id() + ": empty BPF object " + d.bpfObjectResource());
+        throw new IOException("probe set " + probeSet.descriptor().id() + ": empty BPF object " + resource);
       }
-      return new ProbeSetRuntime(sourceId, probeSet, bytes);
+      return bytes;
     }
   }
 
