@@ -53,6 +53,11 @@ public final class ModuleData {
   private static final int TYPE_SAMPLES = 16;
   private static final int MAX_PAIR_DISTANCE = 3;
   private static final int MAX_LEN_DISTANCE = 4;
+  /**
+   * Type descriptors all typedesclen walks of one candidate may visit together: a real binary needs one or two walks
+   * of its typelink descriptors (tens of thousands); a hostile file must not make discovery walk forever.
+   */
+  static final int WALK_BUDGET = 4 << 20;
 
   /** A field that discovery placed: its name, its byte offset in the moduledata and the value read there. */
   public record Field(String name, int offset, long value) {
@@ -214,6 +219,7 @@ public final class ModuleData {
     private final List<Field> fields = new ArrayList<>();
     private long[] w;
     private boolean[] used;
+    private int walkBudget = WALK_BUDGET;
 
     Discovery(ElfFile elf, ElfAddressSpace space, Pclntab pclntab, long address, String how, int mapBase) {
       this.elf = elf;
@@ -533,7 +539,15 @@ public final class ModuleData {
               if (len <= 8 || len > e - t || (best >= 0 && len <= w[best])) {
                 continue;
               }
-              TypeDescriptors.Walk walk = td.walkTypelinks(len, mapBase, MAX_TYPELINKS);
+              if (walkBudget <= 0) {
+                String exhausted = "walk budget of " + WALK_BUDGET + " descriptors exhausted";
+                if (!seen.contains(exhausted)) {
+                  seen.add(exhausted);
+                }
+                break;
+              }
+              TypeDescriptors.Walk walk = td.walkTypelinks(len, mapBase, Math.min(MAX_TYPELINKS, walkBudget));
+              walkBudget -= walk.addresses().length + 1;
               int unsorted = walk.ok() ? td.firstUnsorted(walk.addresses()) : -1;
               if (!walk.ok() || unsorted >= 0) {
                 if (seen.size() < 4) {
