@@ -125,11 +125,17 @@ public final class ModuleData {
     requireNonNull(elf, "elf");
     requireNonNull(pclntab, "pclntab");
     ElfAddressSpace space = elf.elfAddressSpace();
-    List<long[]> sites = new ArrayList<>(); // {address, how}
-    List<String> hows = new ArrayList<>();
+    int mapBase = mapBaseFor(version);
+    Search search = new Search(elf, space, pclntab, mapBase);
+    // The named places first; the scan of writable data (up to 256 MB) only when they do not qualify.
     Optional<ElfSymbol> sym = useSymbol ? elf.symbol("runtime.firstmoduledata") : Optional.empty();
-    sym.ifPresent(s -> add(sites, hows, s.value(), "symbol runtime.firstmoduledata"));
-    elf.section(".go.module").ifPresent(s -> add(sites, hows, s.addr(), "section .go.module"));
+    if (sym.isPresent() && search.tryAt(sym.get().value(), "symbol runtime.firstmoduledata")) {
+      return search.result();
+    }
+    Optional<ElfSection> sec = elf.section(".go.module");
+    if (sec.isPresent() && search.tryAt(sec.get().addr(), "section .go.module")) {
+      return search.result();
+    }
     long target = pclntab.vaddr();
     int scanned = 0;
     for (ElfSegment seg : space.loads()) {
@@ -141,51 +147,71 @@ public final class ModuleData {
       for (int off = 0; off <= limit && scanned < MAX_SCAN_CANDIDATES; off += 8) {
         if (b.getLong(off) == target) {
           scanned++;
-          add(sites, hows, seg.vaddr() + off, "scan for pclntab pointer");
+          if (search.tryAt(seg.vaddr() + off, "scan for pclntab pointer")) {
+            return search.result();
+          }
         }
       }
     }
     for (long site : space.relocationSitesWithAddend(target, MAX_SCAN_CANDIDATES)) {
-      add(sites, hows, site, "scan for pclntab pointer");
+      if (search.tryAt(site, "scan for pclntab pointer")) {
+        return search.result();
+      }
     }
-    int mapBase = mapBaseFor(version);
-    ModuleData textOnly = null;
-    List<ModuleDataNotFoundException.Candidate> failed = new ArrayList<>();
-    for (int i = 0; i < sites.size(); i++) {
-      long addr = sites.get(i)[0];
-      Discovery d = new Discovery(elf, space, pclntab, addr, hows.get(i), mapBase);
+    if (search.textOnly != null) {
+      LOG.debug("moduledata found without type data address=0x{} via={} problem={}",
+          Long.toHexString(search.textOnly.address()), search.textOnly.foundBy(), search.textOnly.typesProblem());
+      return search.textOnly;
+    }
+    throw new ModuleDataNotFoundException(elf.path().toString(), describe(search.tried.size(), target,
+        search.failed), search.failed);
+  }
+
+  /** The candidates tried so far: the first that resolves completely wins, else the first with a text part. */
+  private static final class Search {
+    private final ElfFile elf;
+    private final ElfAddressSpace space;
+    private final Pclntab pclntab;
+    private final int mapBase;
+    private final java.util.Set<Long> tried = new java.util.HashSet<>();
+    private final List<ModuleDataNotFoundException.Candidate> failed = new ArrayList<>();
+    private ModuleData complete;
+    private ModuleData textOnly;
+
+    Search(ElfFile elf, ElfAddressSpace space, Pclntab pclntab, int mapBase) {
+      this.elf = elf;
+      this.space = space;
+      this.pclntab = pclntab;
+      this.mapBase = mapBase;
+    }
+
+    /** Tries the candidate at {@code addr}; true when it resolved completely. */
+    boolean tryAt(long addr, String how) {
+      if (!tried.add(addr)) {
+        return false;
+      }
+      Discovery d = new Discovery(elf, space, pclntab, addr, how, mapBase);
       ModuleData md = d.run();
       if (md == null) {
-        failed.add(new ModuleDataNotFoundException.Candidate(addr, hows.get(i), d.checks));
-        LOG.debug("moduledata candidate rejected address=0x{} via={} checks={}", Long.toHexString(addr),
-            hows.get(i), d.checks);
-        continue;
+        failed.add(new ModuleDataNotFoundException.Candidate(addr, how, d.checks));
+        LOG.debug("moduledata candidate rejected address=0x{} via={} checks={}", Long.toHexString(addr), how,
+            d.checks);
+        return false;
       }
       if (md.typesResolved()) {
-        LOG.debug("moduledata found address=0x{} via={} fields={}", Long.toHexString(addr), md.foundBy(),
-            md.fields());
-        return md;
+        LOG.debug("moduledata found address=0x{} via={} fields={}", Long.toHexString(addr), how, md.fields());
+        complete = md;
+        return true;
       }
       if (textOnly == null) {
         textOnly = md;
       }
+      return false;
     }
-    if (textOnly != null) {
-      LOG.debug("moduledata found without type data address=0x{} via={} problem={}",
-          Long.toHexString(textOnly.address()), textOnly.foundBy(), textOnly.typesProblem());
-      return textOnly;
-    }
-    throw new ModuleDataNotFoundException(elf.path().toString(), describe(sites.size(), target, failed), failed);
-  }
 
-  private static void add(List<long[]> sites, List<String> hows, long addr, String how) {
-    for (long[] s : sites) {
-      if (s[0] == addr) {
-        return;
-      }
+    ModuleData result() {
+      return complete;
     }
-    sites.add(new long[] {addr});
-    hows.add(how);
   }
 
   private static String describe(int n, long target, List<ModuleDataNotFoundException.Candidate> failed) {

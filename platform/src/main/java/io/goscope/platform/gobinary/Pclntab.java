@@ -38,6 +38,9 @@ public final class Pclntab {
   private final int pclnOff;
   private final int ftabEntrySize;
   private int[] hashIndex;
+  private int linearLookups;
+  /** Lookups answered by a scan before the name index is built. */
+  static final int LINEAR_LOOKUPS = 4;
 
   private Pclntab(ElfFile elf, long vaddr, ByteBuffer raw) {
     this.elf = elf;
@@ -283,13 +286,26 @@ public final class Pclntab {
     return off < 0 ? "" : ElfFile.readCString(data, off);
   }
 
-  /** The index of the function named {@code name}, building the name index on first call. */
+  /**
+   * The index of the function named {@code name}. The first {@value #LINEAR_LOOKUPS} lookups scan the table,
+   * comparing raw name bytes (most names differ in their first bytes); later ones build and use a hash index, so a
+   * binary that is asked for one or two probe symbols never pays for hashing every name.
+   */
   public OptionalInt find(String name) {
     requireNonNull(name, "name");
+    byte[] want = name.getBytes(StandardCharsets.UTF_8);
+    if (hashIndex == null && linearLookups < LINEAR_LOOKUPS) {
+      linearLookups++;
+      for (int i = 0; i < nfunc; i++) {
+        if (nameEquals(nameOffset(i), want)) {
+          return OptionalInt.of(i);
+        }
+      }
+      return OptionalInt.empty();
+    }
     if (hashIndex == null) {
       buildIndex();
     }
-    byte[] want = name.getBytes(StandardCharsets.UTF_8);
     int h = hash(want);
     int mask = hashIndex.length - 1;
     for (int slot = h & mask, probes = 0; probes < hashIndex.length; slot = (slot + 1) & mask, probes++) {

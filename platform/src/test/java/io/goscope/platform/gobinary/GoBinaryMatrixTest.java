@@ -52,7 +52,8 @@ class GoBinaryMatrixTest {
       new Variant("cgo", List.of(), Map.of("CGO_ENABLED", "1"), "cgo", false),
       new Variant("trimpath", List.of("-trimpath"), Map.of(), "trimpath", false),
       new Variant("arm64", List.of(), Map.of("GOARCH", "arm64"), "arm64", true),
-      new Variant("arm64-stripped", List.of("-ldflags=-s -w"), Map.of("GOARCH", "arm64"), "arm64", true));
+      new Variant("arm64-stripped", List.of("-ldflags=-s -w"), Map.of("GOARCH", "arm64"), "arm64", true),
+      new Variant("arm64-pie", List.of("-buildmode=pie"), Map.of("GOARCH", "arm64"), "arm64-pie", true));
 
   /** A toolchain of the matrix, resolved lazily so that a missing one skips (or fails under CI) only its cases. */
   record Toolchain(String name, Supplier<GoToolchain> resolve) {
