@@ -95,8 +95,8 @@ public final class ModuleData {
   /** The type part: the range, the typelink descriptors (as offsets from types) and the itab addresses. */
   private record TypeData(long types, long etypes, long typelinksAddress, int[] typelinks, long[] itabs) {}
 
-  private ModuleData(String file, long address, String how, List<Field> fields, List<Check> checks, long minpc, long maxpc,
-      long text, long etext, TypeData typeData, String typesProblem) {
+  private ModuleData(String file, long address, String how, List<Field> fields, List<Check> checks, long minpc,
+      long maxpc, long text, long etext, TypeData typeData, String typesProblem) {
     this.file = file;
     this.address = address;
     this.how = how;
@@ -296,7 +296,8 @@ public final class ModuleData {
           problem = sliceForm + "; " + checks.get(checks.size() - 1);
         }
       }
-      return new ModuleData(elf.path().toString(), address, how, fields, checks, mp, xp, textRange[0], textRange[1], td, problem);
+      return new ModuleData(elf.path().toString(), address, how, fields, checks, mp, xp, textRange[0], textRange[1],
+          td, problem);
     }
 
     private boolean findFtab() {
@@ -404,6 +405,9 @@ public final class ModuleData {
         }
         if (relative && e - t < lastOffset) {
           continue;
+        }
+        if (!relative && (t > firstOffset || e < lastOffset)) {
+          continue; // absolute entries (before Go 1.18): the text covers every function
         }
         take("text", i);
         take("etext", i + 1);

@@ -381,6 +381,36 @@ class ModuleDataDiscoveryTest {
   }
 
   /**
+   * Struct field records that do not read as this reader expects (here: an offset going backwards, as a changed
+   * {@code abi.StructField} would read) are refused, not returned: the field falls back to the table.
+   */
+  @Test
+  void implausibleFieldOffsetsAreNotUsed() throws IOException {
+    Base base = base("newest");
+    Path bin = Files.copy(base.stripped(), tmp.resolve("bad-fields"));
+    try (GoBinary b = GoBinary.open(base.stripped())) {
+      long request = TypeMetadata.of(b).descriptorAddress("net/http.Request");
+      assertTrue(request != 0);
+      long fields = b.addressSpace().read(request + 56, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+      long urlOffsetWord = fields + 24 + 16; // field 1 (URL): {name, typ, offset}
+      try (FileChannel ch = FileChannel.open(bin, StandardOpenOption.WRITE)) {
+        ch.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 4096),
+            b.elf().fileOffsetForVaddr(urlOffsetWord));
+      }
+    }
+    try (GoBinary b = GoBinary.open(bin)) {
+      GoBinaryFormatException e = assertThrows(GoBinaryFormatException.class,
+          () -> TypeMetadata.of(b).fields("net/http.Request"));
+      assertTrue(e.getMessage().contains("descriptor layout not understood"), e.getMessage());
+      ResolvedField f = new FieldResolver(List.of(NetHttpProbeSetFixture.bundledTable()), null)
+          .resolve(b, new StructField("std", "net/http.Request", "Method", "x"));
+      assertEquals(FieldSource.TABLE, f.source(), f.toString());
+      assertEquals(0, f.offset().getAsLong());
+      assertEquals(56, TypeMetadata.of(b).fields("net/url.URL").get("Path"), "other structs still resolve");
+    }
+  }
+
+  /**
    * A word nearer to types than typedesclen that is also a descriptor boundary (the walk ends there exactly, with a
    * sorted prefix of the type links) does not pass for typedesclen: the longest sorted walk wins.
    */

@@ -38,8 +38,8 @@ import org.junit.jupiter.api.Test;
 class BpfArchitecturesTest {
   private static final Path ROOT = Path.of(System.getProperty("goscope.root", "..")).toAbsolutePath().normalize();
   private static final List<String> ARCHES = List.of("x86_64", "aarch64");
-  private static final List<String> MACROS =
-      List.of("GO_ARG1", "GO_ARG2", "GO_ARG3", "GO_ARG4", "GO_ARG5", "GO_ARG6", "GO_ARG7", "GO_ARG8", "GO_ARG9", "GO_G");
+  private static final List<String> MACROS = List.of("GO_ARG1", "GO_ARG2", "GO_ARG3", "GO_ARG4", "GO_ARG5",
+      "GO_ARG6", "GO_ARG7", "GO_ARG8", "GO_ARG9", "GO_G");
 
   /**
    * Byte offsets in the uprobe context of each macro: x86-64 struct pt_regs (rax, rbx, rcx, rdi, rsi, r8, r9, r10,
