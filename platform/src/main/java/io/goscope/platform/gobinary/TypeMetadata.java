@@ -29,7 +29,8 @@ import java.util.Set;
  *
  * <p>Struct names in the metadata carry the package name only ({@code http.Request}); they are matched to the
  * toolchain spelling {@code net/http.Request} through the package path of the uncommon type (or the struct's own
- * {@code pkgPath}). The first query walks the type graph from the roots once (pointer elems, struct field types,
+ * {@code pkgPath}). Field offsets must ascend inside the struct's size, else {@link #fields} throws rather than
+ * return a guess. The first query walks the type graph from the roots once (pointer elems, struct field types,
  * slice/array/map/chan elems, func parameters, interface and method signatures, {@code ptrToThis}), bounded by
  * {@value #MAX_VISITED} types, and records named struct types only. Thread-safe.
  */
@@ -176,7 +177,11 @@ public final class TypeMetadata {
     return off == null ? OptionalLong.empty() : OptionalLong.of(off);
   }
 
-  /** Fields of {@code structType} with offsets in declaration order, or an empty map if it was not reached. */
+  /**
+   * Fields of {@code structType} with offsets in declaration order, or an empty map if it was not reached.
+   *
+   * @throws GoBinaryFormatException if the offsets read do not ascend inside the struct's size
+   */
   public synchronized Map<String, Long> fields(String structType) {
     requireNonNull(structType, "structType");
     Long addr = structs().get(structType);
@@ -192,14 +197,30 @@ public final class TypeMetadata {
     }
     ByteBuffer fs = read(fieldsPtr, (int) (count * 24));
     boolean offsetAnon = !version.atLeast(1, 19);
+    long size = st.getLong(0);
+    long prev = 0;
     for (int i = 0; i < count; i++) {
       String name = nameAt(fs.getLong(i * 24));
       long word = fs.getLong(i * 24 + 16);
+      long off = offsetAnon ? word >>> 1 : word;
+      // Go lays fields out in declaration order inside the struct's size: anything else means this release's
+      // descriptors are not what this reader expects, and a guessed offset must not reach a probe.
+      if (off < prev || off > size) {
+        throw new GoBinaryFormatException(structType, String.format("type metadata: field %d (%s) at offset %d"
+            + " after %d in a struct of %d bytes: descriptor layout not understood", i, name, off, prev, size));
+      }
+      prev = off;
       if (name != null) {
-        out.putIfAbsent(name, offsetAnon ? word >>> 1 : word);
+        out.putIfAbsent(name, off);
       }
     }
     return Collections.unmodifiableMap(out);
+  }
+
+  /** Address of the descriptor of {@code structType}, or 0 if it was not reached (forces the walk). */
+  synchronized long descriptorAddress(String structType) {
+    Long a = structs().get(structType);
+    return a == null ? 0 : a;
   }
 
   /** Number of named struct types reached from the roots (forces the walk). */
