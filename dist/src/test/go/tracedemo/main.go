@@ -1,7 +1,8 @@
 // tracedemo: the front and back services of the whole-trace end-to-end tests. Standard library only, so that every
 // toolchain of the test matrix builds it in GOPATH mode.
 //
-// Back (-role back): /ok 200, /missing 404, /fail 500, /slow 20 ms then 200; any sub-path.
+// Back (-role back): /ok 200 (body "ok <traceparent received> <number of traceparent headers>"), /missing 404,
+// /fail 500, /slow 20 ms then 200; any sub-path.
 //
 // Front (-role front -back URL): its handlers call the back service with an http.Client (HTTP/1.1 for http://,
 // HTTP/2 over TLS for https://, trusting -back-cert):
@@ -147,7 +148,8 @@ func back(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/ok"):
-		fmt.Fprintln(w, "ok", r.Header.Get("Traceparent"))
+		// What arrived: the traceparent and how many traceparent headers (propagation must never add a second).
+		fmt.Fprintln(w, "ok", r.Header.Get("Traceparent"), len(r.Header.Values("Traceparent")))
 	case strings.HasPrefix(p, "/missing"):
 		http.NotFound(w, r)
 	case strings.HasPrefix(p, "/fail"):

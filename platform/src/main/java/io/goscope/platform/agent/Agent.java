@@ -25,6 +25,8 @@ import io.goscope.platform.instrument.HostMaps;
 import io.goscope.platform.instrument.Instrumentor;
 import io.goscope.platform.instrument.ProbeObjects;
 import io.goscope.platform.instrument.ProbePlanner;
+import io.goscope.platform.instrument.PropagationSupport;
+import io.goscope.platform.instrument.SocketPropagation;
 import io.goscope.platform.instrument.ProbeSetRuntime;
 import io.goscope.platform.instrument.RecordDispatcher;
 import io.goscope.platform.instrument.SampledSink;
@@ -38,12 +40,14 @@ import io.goscope.platform.rules.RulesDirectory;
 import io.goscope.platform.rules.Selection;
 import io.goscope.platform.sys.BpfFeatures;
 import io.goscope.platform.sys.Clocks;
+import io.goscope.platform.sys.FileSystems;
 import io.goscope.platform.sys.RingBufferReader;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -117,6 +121,8 @@ public final class Agent implements AutoCloseable {
   private final LongAdder sampledOut = new LongAdder();
   private final BinaryFileWatch fileWatch = new BinaryFileWatch();
   private Map<String, String> unavailableFeatures = Map.of();
+  private PropagationSupport propagation;
+  @Nullable private volatile SocketPropagation socketPropagation;
   @Nullable private Clocks clocks;
   private volatile boolean closed;
 
@@ -164,14 +170,23 @@ public final class Agent implements AutoCloseable {
     }
     analyzer = new BinaryAnalyzer(new ProbePlanner(new FieldResolver(List.of(), offsetBundles)), runtimes,
         BinaryAnalyzer.DEFAULT_CAPACITY);
-    unavailableFeatures = BpfFeatures.memoryWriteUnavailableReason()
-        .map(why -> Map.of(FunctionProbe.PROPAGATION, why)).orElse(Map.of());
-    if (!unavailableFeatures.isEmpty()) {
-      log.info("propagation unavailable reason=\"{}\": outgoing requests are not given trace context even where a "
-          + "rule enables it", unavailableFeatures.get(FunctionProbe.PROPAGATION));
+    Optional<String> socketUnavailable = BpfFeatures.socketProgramsUnavailableReason();
+    if (socketUnavailable.isEmpty() && BpfFeatures.memoryWriteUnavailableReason().isPresent()) {
+      Optional<Path> cgroupRoot = FileSystems.firstCgroup2(config.cgroupRootCandidates());
+      if (cgroupRoot.isPresent()) {
+        socketPropagation = new SocketPropagation(hostMaps, cgroupRoot.get());
+      } else {
+        socketUnavailable = Optional.of("no cgroup v2 hierarchy at " + config.cgroupRootCandidates()
+            + " (mount the host's /sys/fs/cgroup, or set GOSCOPE_CGROUP_ROOT)");
+      }
     }
+    propagation = PropagationSupport.decide(BpfFeatures.memoryWriteUnavailableReason(), socketUnavailable);
+    unavailableFeatures = propagation.unavailable();
+    log.info("propagation support=\"{}\"", propagation.summary());
     probeObjects = new ProbeObjects(hostMaps, unavailableFeatures.keySet());
-    instrumentor = new Instrumentor(probeObjects, unavailableFeatures);
+    instrumentor = new Instrumentor(probeObjects, unavailableFeatures,
+        feature -> FunctionProbe.SOCKET_PROPAGATION.equals(feature) && socketPropagation != null
+            ? socketPropagation.start() : Optional.empty());
 
     procFs = new ProcFs(config.hostProc());
     scanner = new ProcessScanner(procFs);
@@ -211,6 +226,7 @@ public final class Agent implements AutoCloseable {
         .fileWatch(fileWatch)
         .drainDelayMillis(DRAIN_DELAY_MILLIS)
         .monotonicNanos(() -> clocks == null ? -1 : clocks.monotonicNanos())
+        .propagationFeatures(propagation.features())
         .build();
     startSources();
     long reconcileMs = Math.max(1000, config.reconcileInterval().toMillis());
@@ -615,6 +631,22 @@ public final class Agent implements AutoCloseable {
         pipeline.exportedSpans(), pipeline.droppedSpans(), pipeline.failedSpans(), sampledOut.sum(),
         metrics.droppedMeasurements(), lifecycle.attachFailures(), lifecycle.reattachments(),
         lifecycle.attachesAvoided());
+    SocketPropagation sockets = socketPropagation;
+    if (sockets != null && sockets.started()) {
+      try {
+        SocketPropagation.Stats st = sockets.stats();
+        log.info("stats socketPropagation watchedConnections={} watchFailed={} inserted={} mismatched={} expired={} "
+            + "failed={}", st.watched(), st.watchFailed(), st.inserted(), st.mismatched(), st.expired(), st.failed());
+      } catch (RuntimeException e) {
+        log.debug("socket propagation counters unreadable reason={}", e.toString());
+      }
+    }
+  }
+
+  /** The socket programs' counters, or {@link SocketPropagation.Stats#NONE} when they are not running. */
+  public SocketPropagation.Stats socketPropagationStats() {
+    SocketPropagation sockets = socketPropagation;
+    return sockets == null ? SocketPropagation.Stats.NONE : sockets.stats();
   }
 
   /** Number of processes currently instrumented. */
@@ -705,6 +737,9 @@ public final class Agent implements AutoCloseable {
     }
     if (probeObjects != null) {
       probeObjects.close();
+    }
+    if (socketPropagation != null) {
+      socketPropagation.close();
     }
     if (hostMaps != null) {
       hostMaps.close();

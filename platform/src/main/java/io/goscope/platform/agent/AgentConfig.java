@@ -152,6 +152,20 @@ public final class AgentConfig {
     return v;
   }
 
+  /**
+   * {@code GOSCOPE_CGROUP_ROOT}: the cgroup v2 hierarchy of the node, where socket-level propagation attaches its
+   * sock_ops program. Unset: the first cgroup v2 mount of /host/sys/fs/cgroup (the chart mounts the host's there),
+   * /host/sys/fs/cgroup/unified, /sys/fs/cgroup and /sys/fs/cgroup/unified (hybrid layouts).
+   */
+  public List<Path> cgroupRootCandidates() {
+    String configured = config.getString("goscope.cgroup.root");
+    if (configured != null && !configured.isBlank()) {
+      return List.of(Path.of(configured));
+    }
+    return List.of(Path.of("/host/sys/fs/cgroup"), Path.of("/host/sys/fs/cgroup/unified"), Path.of("/sys/fs/cgroup"),
+        Path.of("/sys/fs/cgroup/unified"));
+  }
+
   /** {@code NODE_NAME} from the downward API, or null outside Kubernetes. */
   @Nullable
   public String nodeName() {

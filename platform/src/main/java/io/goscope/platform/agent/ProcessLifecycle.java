@@ -247,6 +247,7 @@ public final class ProcessLifecycle {
   private final FileWatch fileWatch;
   private final long drainDelayMillis;
   private final java.util.function.LongSupplier monotonicNanos;
+  private final Set<String> propagationFeatures;
 
   private final Map<Integer, Traced> traced = new HashMap<>();
   private final Map<Integer, Decision> declined = new HashMap<>();
@@ -274,6 +275,7 @@ public final class ProcessLifecycle {
     this.fileWatch = b.fileWatch;
     this.drainDelayMillis = b.drainDelayMillis;
     this.monotonicNanos = b.monotonicNanos;
+    this.propagationFeatures = b.propagationFeatures;
   }
 
   public static Builder builder() {
@@ -584,8 +586,8 @@ public final class ProcessLifecycle {
     return new ProcessSettings(options.sampling(), options.propagation(), sources);
   }
 
-  static Set<String> featuresOf(RuleOptions options) {
-    return options.propagation() ? Set.of(FunctionProbe.PROPAGATION) : Set.of();
+  Set<String> featuresOf(RuleOptions options) {
+    return options.propagation() ? propagationFeatures : Set.of();
   }
 
   // ---- detach -----------------------------------------------------------------------------------------------
@@ -829,6 +831,13 @@ public final class ProcessLifecycle {
     private FileWatch fileWatch = (file, onChange) -> () -> { };
     private long drainDelayMillis = 2_000;
     private java.util.function.LongSupplier monotonicNanos = () -> -1;
+    private Set<String> propagationFeatures = Set.of(FunctionProbe.PROPAGATION);
+
+    /** The features a rule's {@code propagation: true} attaches on this host (see PropagationSupport). */
+    public Builder propagationFeatures(Set<String> features) {
+      this.propagationFeatures = Set.copyOf(features);
+      return this;
+    }
 
     public Builder processes(Processes p) {
       this.processes = p;

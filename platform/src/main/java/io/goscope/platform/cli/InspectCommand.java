@@ -93,7 +93,7 @@ final class InspectCommand {
     List<Object> probeSets = new ArrayList<>();
     List<ProbeSet> all = new ArrayList<>(sets);
     all.add(new io.goscope.platform.instrument.GoroutineProbeSet());
-    Optional<String> noWrites = io.goscope.platform.sys.BpfFeatures.memoryWriteUnavailableReason();
+    io.goscope.platform.instrument.PropagationSupport propagation = propagationSupport();
     for (ProbeSet set : all) {
       List<io.goscope.platform.gobinary.OffsetTable> tables;
       try {
@@ -118,11 +118,15 @@ final class InspectCommand {
         fns.add(m);
       }
       p.put("functions", fns);
-      boolean propagates = set.descriptor().probes().stream()
-          .anyMatch(fp -> io.goscope.api.FunctionProbe.PROPAGATION.equals(fp.feature()));
-      if (propagates) {
-        p.put("propagation", noWrites.map(why -> "propagation unavailable: " + why)
-            .orElse("available where a rule enables it"));
+      Set<String> kinds = set.descriptor().probes().stream().map(io.goscope.api.FunctionProbe::feature)
+          .filter(f -> io.goscope.api.FunctionProbe.PROPAGATION.equals(f)
+              || io.goscope.api.FunctionProbe.SOCKET_PROPAGATION.equals(f))
+          .collect(java.util.stream.Collectors.toSet());
+      if (!kinds.isEmpty()) {
+        boolean usable = kinds.stream().anyMatch(propagation.features()::contains);
+        p.put("propagation", usable ? propagation.summary()
+            : "propagation unavailable: " + kinds.stream().map(k -> propagation.unavailable().get(k))
+                .filter(java.util.Objects::nonNull).findFirst().orElse("this probe set has no probes for it here"));
       }
       p.put("versionedConstants", plan.versionedConstants());
       List<Object> fields = new ArrayList<>();
@@ -256,5 +260,18 @@ final class InspectCommand {
 
   private static String hex(long v) {
     return "0x" + Long.toHexString(v);
+  }
+
+  /** What propagation can do on this host, decided as the agent decides it (without attaching anything). */
+  static io.goscope.platform.instrument.PropagationSupport propagationSupport() {
+    Optional<String> sockets = io.goscope.platform.sys.BpfFeatures.socketProgramsUnavailableReason();
+    if (sockets.isEmpty()) {
+      List<java.nio.file.Path> roots = io.goscope.platform.agent.AgentConfig.fromEnvironment().cgroupRootCandidates();
+      if (io.goscope.platform.sys.FileSystems.firstCgroup2(roots).isEmpty()) {
+        sockets = Optional.of("no cgroup v2 hierarchy at " + roots);
+      }
+    }
+    return io.goscope.platform.instrument.PropagationSupport.decide(
+        io.goscope.platform.sys.BpfFeatures.memoryWriteUnavailableReason(), sockets);
   }
 }

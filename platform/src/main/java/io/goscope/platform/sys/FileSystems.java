@@ -14,6 +14,9 @@ public final class FileSystems {
   /** {@code OVERLAYFS_SUPER_MAGIC}: a container's root. */
   public static final long OVERLAYFS_MAGIC = 0x794c7630L;
 
+  /** {@code CGROUP2_SUPER_MAGIC}: the cgroup v2 hierarchy. */
+  public static final long CGROUP2_MAGIC = 0x63677270L;
+
   private FileSystems() {}
 
   /** The file system's magic number ({@code f_type}, the first field of struct statfs), or empty if unreadable. */
@@ -24,6 +27,17 @@ public final class FileSystems {
       return OptionalLong.empty();
     }
     return OptionalLong.of(buf.getLong(0) & 0xffffffffL);
+  }
+
+  /** The first of the candidates that is a mounted cgroup v2 hierarchy, if any. */
+  public static java.util.Optional<Path> firstCgroup2(java.util.List<Path> candidates) {
+    for (Path p : candidates) {
+      OptionalLong m = magic(p);
+      if (m.isPresent() && m.getAsLong() == CGROUP2_MAGIC) {
+        return java.util.Optional.of(p);
+      }
+    }
+    return java.util.Optional.empty();
   }
 
   /** Whether the file lives on overlayfs (a container's image root). False when unknown. */
