@@ -104,8 +104,9 @@ Capabilities of the least-privilege mode. Each one says what needs it:
   CHECKPOINT_RESTORE  read /proc/<pid>/map_files (binaries deleted or replaced since the process started)
   SYS_ADMIN           creating a uprobe: kernels with "perf: Revert to requiring CAP_SYS_ADMIN for uprobes"
                       (upstream ba677dbe77af, 2025, backported to the stable kernels) refuse PERFMON alone with
-                      EACCES (security.uprobesNeedSysAdmin); and bpf_probe_write_user for outgoing trace-context
-                      propagation (propagation.enabled)
+                      EACCES (security.uprobesNeedSysAdmin); and, for outgoing trace-context propagation
+                      (propagation.enabled), bpf_probe_write_user or, under kernel lockdown, the sock_ops and
+                      sk_msg programs that insert the header at the socket (SYS_ADMIN covers NET_ADMIN there)
   SYS_RESOURCE        raise RLIMIT_MEMLOCK: kernels before 5.11 charge BPF maps to it (security.memlockRlimit)
 */}}
 {{- define "goscope.capabilities" -}}
