@@ -10,6 +10,7 @@
 //	/fanout/{id}   two calls from the handler goroutine (back/ok, back/missing) and one from a goroutine the
 //	               handler starts and waits for (back/fail); answers 200
 //	/chain/{depth} a chain of {depth} nested goroutines, the innermost calls back/ok; answers 200
+//	/one/{id}      one call from the handler goroutine (back/ok); answers 200 (benchmarks)
 //	/pool/{id}     hands a call to a worker goroutine started at program start (its span must not inherit this
 //	               request's context); answers 200
 //	/own/{id}      a call that carries a traceparent header the application set itself
@@ -106,6 +107,12 @@ func front(w http.ResponseWriter, r *http.Request) {
 		}()
 		wg.Wait()
 		fmt.Fprintln(w, "fanout done")
+	case strings.HasPrefix(p, "/one/"):
+		if err := get("/ok"+p, nil); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		fmt.Fprintln(w, "one done")
 	case strings.HasPrefix(p, "/chain/"):
 		depth, _ := strconv.Atoi(strings.TrimPrefix(p, "/chain/"))
 		done := make(chan error, 1)
