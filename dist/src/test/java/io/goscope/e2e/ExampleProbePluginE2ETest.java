@@ -23,10 +23,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -84,11 +87,19 @@ class ExampleProbePluginE2ETest {
     BpfAssumptions.assumeCommand("mvn", "-v");
     BpfAssumptions.assumeCommand("clang", "--version");
     BpfAssumptions.assumeCommand(GoBuilder.go("version").toArray(String[]::new));
-    Process mvn = startExampleBuild();
     long t0 = System.nanoTime();
-    Path bin = GoBuilder.build(GoToolchain.installed(), root().resolve("dist/src/test/go/orders"),
-        work.resolve("orders"), List.of(), Map.of("CGO_ENABLED", "0"));
-    exampleJar = awaitExampleBuild(mvn, t0);
+    Process mvn = startExampleBuild();
+    Path bin;
+    try {
+      bin = GoBuilder.build(GoToolchain.installed(), root().resolve("dist/src/test/go/orders"),
+          work.resolve("orders"), List.of(), Map.of("CGO_ENABLED", "0"));
+      exampleJar = awaitExampleBuild(mvn, t0);
+    } finally {
+      if (mvn.isAlive()) { // a failure above: nothing this test starts outlives it (surefire forks included)
+        mvn.descendants().forEach(ProcessHandle::destroyForcibly);
+        mvn.destroyForcibly();
+      }
+    }
 
     Path plugins = Files.createDirectories(work.resolve("plugins"));
     try (Stream<Path> shipped = Files.list(AgentProcess.home().resolve("plugins"))) {
@@ -154,7 +165,6 @@ class ExampleProbePluginE2ETest {
   private static Path awaitExampleBuild(Process mvn, long startNanos) throws Exception {
     Path base = root().resolve("dist/target/probe-example-build");
     if (!mvn.waitFor(5, TimeUnit.MINUTES)) {
-      mvn.destroyForcibly();
       throw new AssertionError("the example's build did not finish within 5 minutes; " + base.resolve("build.log"));
     }
     List<String> log = Files.readAllLines(base.resolve("build.log"), StandardCharsets.UTF_8);
@@ -171,15 +181,28 @@ class ExampleProbePluginE2ETest {
     return jar;
   }
 
-  /** Puts {@code pom} (and {@code file} of {@code type}, unless null) into {@code repo} in the Maven layout. */
+  /**
+   * Puts {@code pom} (and {@code file} of {@code type}, unless null) into {@code repo} in the Maven layout, each with
+   * its {@code .sha1}.
+   */
   private static void publish(Path repo, String artifactId, String version, Path pom, Path file, String type)
       throws IOException {
     Path dir = Files.createDirectories(repo.resolve("io/goscope").resolve(artifactId).resolve(version));
     String name = artifactId + "-" + version;
-    Files.copy(pom, dir.resolve(name + ".pom"));
+    publishFile(pom, dir.resolve(name + ".pom"));
     if (file != null) {
       assertTrue(Files.isRegularFile(file), file + " packaged by the reactor (mvn -pl dist -am verify builds it)");
-      Files.copy(file, dir.resolve(name + "." + type));
+      publishFile(file, dir.resolve(name + "." + type));
+    }
+  }
+
+  private static void publishFile(Path from, Path to) throws IOException {
+    Files.copy(from, to);
+    try {
+      byte[] sha1 = MessageDigest.getInstance("SHA-1").digest(Files.readAllBytes(to));
+      Files.writeString(to.resolveSibling(to.getFileName() + ".sha1"), HexFormat.of().formatHex(sha1));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 
