@@ -19,6 +19,8 @@ public final class SampledSink implements TelemetrySink {
   private final TelemetrySink delegate;
   private final long bound;
   private final LongAdder sampledOut = new LongAdder();
+  /** Over every wrapper ever made: survives detaches, for the agent's self-metrics. */
+  private static final LongAdder SAMPLED_OUT_TOTAL = new LongAdder();
 
   private SampledSink(TelemetrySink delegate, double ratio) {
     this.delegate = requireNonNull(delegate, "delegate");
@@ -43,6 +45,7 @@ public final class SampledSink implements TelemetrySink {
       delegate.span(span);
     } else {
       sampledOut.increment();
+      SAMPLED_OUT_TOTAL.increment();
     }
   }
 
@@ -53,5 +56,10 @@ public final class SampledSink implements TelemetrySink {
 
   public long sampledOut() {
     return sampledOut.sum();
+  }
+
+  /** Spans sampled out by every sampled sink of this agent, processes gone included. Not a loss. */
+  public static long sampledOutTotal() {
+    return SAMPLED_OUT_TOTAL.sum();
   }
 }
