@@ -66,8 +66,9 @@ public final class TelemetryPipeline implements AutoCloseable {
   public static final Duration DEFAULT_RETRY_MAX_ELAPSED = Duration.ofMinutes(5);
   /** {@code GOSCOPE_EXPORT_RETRY_MAX_ELAPSED}, see {@link #DEFAULT_RETRY_MAX_ELAPSED}. */
   public static final String RETRY_MAX_ELAPSED_PROPERTY = "goscope.export.retry.max.elapsed";
-  private static final Duration INITIAL_RETRY_BACKOFF = Duration.ofSeconds(1);
-  private static final Duration MAX_RETRY_BACKOFF = Duration.ofSeconds(5);
+  /** First wait before a held batch is retried; doubles up to {@link #DEFAULT_MAX_RETRY_BACKOFF}. */
+  public static final Duration DEFAULT_INITIAL_RETRY_BACKOFF = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_MAX_RETRY_BACKOFF = Duration.ofSeconds(5);
 
   /** {@code OTEL_BSP_SCHEDULE_DELAY}: the longest a span waits before its batch is exported. */
   public static final String SCHEDULE_DELAY_PROPERTY = "otel.bsp.schedule.delay";
@@ -118,6 +119,8 @@ public final class TelemetryPipeline implements AutoCloseable {
 
   private final Thread worker;
   private final long retryMaxElapsedNanos;
+  private final long initialRetryBackoffNanos;
+  private final long maxRetryBackoffNanos;
   /** A batch the backend could not take, waiting for a retry; worker thread only. */
   @Nullable private List<SpanData> held;
   private volatile int heldCount;
@@ -132,6 +135,8 @@ public final class TelemetryPipeline implements AutoCloseable {
     this.scheduleDelayNanos = b.scheduleDelay.toNanos();
     this.exporterTimeoutNanos = b.exporterTimeout.toNanos();
     this.retryMaxElapsedNanos = b.retryMaxElapsed.toNanos();
+    this.initialRetryBackoffNanos = b.initialRetryBackoff.toNanos();
+    this.maxRetryBackoffNanos = Math.max(b.initialRetryBackoff.toNanos(), b.maxRetryBackoff.toNanos());
     this.fanOut = new ExportFanOut("span", b.exporterTimeout);
     this.clock = b.clock != null ? b.clock : KernelClock.system();
     this.idGenerator = b.idGenerator;
@@ -495,7 +500,7 @@ public final class TelemetryPipeline implements AutoCloseable {
     held = spans;
     heldCount = spans.size();
     heldSinceNanos = now;
-    retryBackoffNanos = INITIAL_RETRY_BACKOFF.toNanos();
+    retryBackoffNanos = initialRetryBackoffNanos;
     retryAtNanos = now + retryBackoffNanos;
   }
 
@@ -513,7 +518,7 @@ public final class TelemetryPipeline implements AutoCloseable {
       countFailed(failure, spans.size());
       return;
     }
-    retryBackoffNanos = Math.min(retryBackoffNanos * 2, MAX_RETRY_BACKOFF.toNanos());
+    retryBackoffNanos = Math.min(retryBackoffNanos * 2, maxRetryBackoffNanos);
     retryAtNanos = now + retryBackoffNanos;
   }
 
@@ -593,6 +598,8 @@ public final class TelemetryPipeline implements AutoCloseable {
     private Duration scheduleDelay = DEFAULT_SCHEDULE_DELAY;
     private Duration exporterTimeout = DEFAULT_EXPORTER_TIMEOUT;
     private Duration retryMaxElapsed = DEFAULT_RETRY_MAX_ELAPSED;
+    private Duration initialRetryBackoff = DEFAULT_INITIAL_RETRY_BACKOFF;
+    private Duration maxRetryBackoff = DEFAULT_MAX_RETRY_BACKOFF;
     private KernelClock clock;
     private IdGenerator idGenerator = IdGenerator.random();
 
@@ -634,6 +641,13 @@ public final class TelemetryPipeline implements AutoCloseable {
         throw new IllegalArgumentException("retryMaxElapsed must not be negative: " + retryMaxElapsed);
       }
       this.retryMaxElapsed = retryMaxElapsed;
+      return this;
+    }
+
+    /** Waits between retries of a held batch: {@code initial}, doubling up to {@code max}. */
+    public Builder retryBackoff(Duration initial, Duration max) {
+      this.initialRetryBackoff = positive(initial, "initial");
+      this.maxRetryBackoff = positive(max, "max");
       return this;
     }
 
