@@ -305,6 +305,9 @@ public final class TelemetryPipeline implements AutoCloseable {
           park(retryAtNanos - now);
           continue;
         }
+        if (shutdownRequested) {
+          break; // finalFlush exports what is queued, stopping at the first failure
+        }
         // Spans stay in the queue (and in `queued`) until the moment they are exported, so the producer's
         // full-batch wake-up and the check before parking both see every pending span. Holding a partial batch
         // while parked once hid spans from that count and left a full batch waiting for the schedule delay.
@@ -459,7 +462,9 @@ public final class TelemetryPipeline implements AutoCloseable {
     if (failure == null) {
       return true;
     }
-    if (retryable(failure) && !shutdownRequested && retryMaxElapsedNanos > 0) {
+    if (retryable(failure) && shutdownRequested) {
+      droppedShutdown.add(spans.size()); // not delivered before the stop; no time left to retry
+    } else if (retryable(failure) && retryMaxElapsedNanos > 0) {
       hold(spans);
     } else {
       countFailed(failure, spans.size());
@@ -537,7 +542,7 @@ public final class TelemetryPipeline implements AutoCloseable {
    * HTTP 429, 502, 503, 504, and the retryable gRPC codes. The exporter has already retried these with backoff
    * (honouring {@code Retry-After}); the pipeline holds the batch and tries again later.
    */
-  static boolean retryable(String reason) {
+  public static boolean retryable(String reason) {
     return switch (reason) {
       case "connection_refused", "unknown_host", ExportFailure.TIMEOUT, "io", "http_429", "http_502", "http_503",
           "http_504", "grpc_unavailable", "grpc_cancelled", "grpc_deadline_exceeded", "grpc_aborted",
