@@ -71,8 +71,22 @@ public final class AgentProcess implements AutoCloseable {
   private void pump() {
     try (BufferedReader r =
         new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
+      int closedRetries = 0;
+      while (true) {
+        String line;
+        try {
+          line = r.readLine();
+        } catch (IOException e) {
+          // When the process exits, the JDK's reaper drains what is left of the pipe into a buffer and closes the
+          // pipe under a blocked read ("Stream closed"); reading on gets that buffer: the agent's last lines.
+          if (closedRetries++ < 3) {
+            continue;
+          }
+          break;
+        }
+        if (line == null) {
+          break;
+        }
         synchronized (lines) {
           lines.add(line);
           lines.notifyAll();
@@ -82,7 +96,7 @@ public final class AgentProcess implements AutoCloseable {
         }
       }
     } catch (IOException ignored) {
-      // process ended
+      // closing the reader
     }
   }
 
@@ -230,7 +244,8 @@ public final class AgentProcess implements AutoCloseable {
 
   /** Sends SIGTERM and waits for the exit code. */
   public int terminate(Duration timeout) throws InterruptedException {
-    process.destroy();
+    // Through the handle: Process.destroy() also closes our end of the agent's output, losing its last lines.
+    process.toHandle().destroy();
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       process.destroyForcibly();
       throw new AssertionError("agent did not exit within " + timeout + " of SIGTERM; output:\n"

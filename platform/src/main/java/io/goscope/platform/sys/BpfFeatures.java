@@ -141,6 +141,13 @@ public final class BpfFeatures {
     if (rc == 1) {
       return Optional.empty();
     }
+    long caps = effectiveCapabilities();
+    boolean privileged = (caps & (1L << CAP_BPF)) != 0 || (caps & (1L << CAP_SYS_ADMIN)) != 0;
+    if (rc == 0 && !privileged) {
+      // libbpf's probe reports "unsupported" for any failure; without CAP_BPF the kernel said EPERM.
+      return Optional.of(what + " refused: EPERM (neither CAP_BPF nor CAP_SYS_ADMIN held; CapEff=0x"
+          + Long.toHexString(caps) + ")");
+    }
     if (rc == 0) {
       return Optional.of(what + " not supported by this kernel" + needs);
     }
