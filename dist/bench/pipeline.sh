@@ -3,6 +3,7 @@
 # decoded and exported over OTLP/HTTP to a counting receiver in another process (io.goscope.bench.PipelineBenchmark).
 # The benchmark JVM runs on CPU 1 with the agent's JVM options; the BPF filler thread and the receiver on CPU 0.
 # Usage: dist/bench/pipeline.sh [seconds-per-rate] [rates...]   (root; platform test classes compiled)
+# BENCH_JAVA_OPTS replaces the JVM options; -Dbench.compression=gzip|none (default none), -Dbench.batch=N.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 secs="${1:-10}"

@@ -26,7 +26,11 @@ final class CountingOtlpReceiver {
         Integer.parseInt(args[0])), 64);
     server.createContext("/v1/traces", ex -> {
       try (ex) {
-        ExportTraceServiceRequest req = ExportTraceServiceRequest.parseFrom(ex.getRequestBody());
+        java.io.InputStream body = ex.getRequestBody();
+        if ("gzip".equalsIgnoreCase(ex.getRequestHeaders().getFirst("Content-Encoding"))) {
+          body = new java.util.zip.GZIPInputStream(body);
+        }
+        ExportTraceServiceRequest req = ExportTraceServiceRequest.parseFrom(body);
         long n = 0;
         for (ResourceSpans rs : req.getResourceSpansList()) {
           for (ScopeSpans ss : rs.getScopeSpansList()) {

@@ -66,8 +66,10 @@ final class PipelineBenchmark {
 
     System.out.println("rate/s   sustained  decoded/s  exported/s  received  ringDrops  queueDrops  failed  "
         + "maxQueue  heapMB  rssMB");
+    System.out.println("(warm-up at the first rate, not reported)");
+    run(object, nethttp, template, receiver, rates.get(0), Math.min(seconds, 5), fillerCpu, false);
     for (int rate : rates) {
-      boolean ok = run(object, nethttp, template, receiver, rate, seconds, fillerCpu);
+      boolean ok = run(object, nethttp, template, receiver, rate, seconds, fillerCpu, true);
       if (!ok && rate > rates.get(0)) {
         break; // higher rates will not do better
       }
@@ -108,7 +110,7 @@ final class PipelineBenchmark {
   }
 
   private static boolean run(byte[] object, ProbeSetRuntime nethttp, byte[] template, String receiver, int rate,
-      int seconds, int fillerCpu) throws Exception {
+      int seconds, int fillerCpu, boolean report) throws Exception {
     long receivedBefore = count(receiver);
     try (BpfMap ring = BpfMap.createRingBuffer("goscope_events", 8 << 20);
         BpfObject o = BpfObject.open("pipeline_bench", object)) {
@@ -118,7 +120,8 @@ final class PipelineBenchmark {
       RecordDispatcher dispatcher = new RecordDispatcher(List.of(nethttp));
       TelemetryPipeline spans = TelemetryPipeline.builder().clock(KernelClock.system())
           .maxExportBatchSize(Integer.getInteger("bench.batch", TelemetryPipeline.DEFAULT_MAX_EXPORT_BATCH_SIZE))
-          .addExporter(OtlpHttpSpanExporter.builder().setEndpoint(receiver + "/v1/traces").build()).build();
+          .addExporter(OtlpHttpSpanExporter.builder().setEndpoint(receiver + "/v1/traces")
+              .setCompression(System.getProperty("bench.compression", "none")).build()).build();
       MetricPipeline metrics = MetricPipeline.builder().exportInterval(Duration.ofSeconds(10))
           .addExporter(OtlpHttpMetricExporter.builder().setEndpoint(receiver + "/v1/metrics").build()).build();
       Resource resource = Resource.create(Attributes.of(AttributeKey.stringKey("service.name"), "bench",
@@ -165,7 +168,7 @@ final class PipelineBenchmark {
       long rss = rssBytes();
       boolean sustained = ringDrops == 0 && spans.droppedSpans() == 0 && spans.failedSpans() == 0
           && received == produced.get() && lag < 1.0;
-      System.out.printf("%7d  %-9s  %9.0f  %10.0f  %8d  %9d  %10d  %6d  %8d  %6.1f  %5.1f   (drained %.2f s after "
+      if (report) System.out.printf("%7d  %-9s  %9.0f  %10.0f  %8d  %9d  %10d  %6d  %8d  %6.1f  %5.1f   (drained %.2f s after "
               + "the last record)%n", rate, sustained ? "yes" : "NO", dispatcher.dispatched() / (double) seconds,
           spans.exportedSpans() / (double) seconds, received, ringDrops, spans.droppedSpans(), spans.failedSpans(),
           maxQueue[0], heap / 1048576.0, rss / 1048576.0, lag);
