@@ -190,6 +190,26 @@ class OtlpTelemetryExporterTest {
     assertEquals(burst, pipeline.exportedSpans() + pipeline.failedSpans() + pipeline.droppedSpans());
   }
 
+  @Test
+  void gzipByDefaultNoneOnRequest() throws Exception {
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      for (String compression : new String[] {null, "none"}) {
+        Map<String, String> props = new java.util.HashMap<>(Map.of(
+            "otel.exporter.otlp.traces.endpoint", receiver.tracesEndpoint()));
+        if (compression != null) {
+          props.put("otel.exporter.otlp.compression", compression);
+        }
+        TelemetryPipeline pipeline = spanPipeline(new OtlpTelemetryExporter().createSpanExporter(config(props)));
+        int before = receiver.spans().size();
+        pipeline.sinkFor(Resource.empty()).span(ProbeSpan.builder("c", "io.goscope.test").build());
+        receiver.awaitSpans(before + 1, Duration.ofSeconds(10));
+        assertEquals(compression == null ? List.of("gzip") : null, receiver.lastHeaders().get("content-encoding"),
+            "compression=" + compression);
+        assertTrue(pipeline.shutdown().join(10, TimeUnit.SECONDS).isSuccess());
+      }
+    }
+  }
+
   /** The type check only; {@link OtlpGrpcExporterTest} sends over gRPC to a real gRPC receiver. */
   @Test
   void protocolSelectsTheGrpcOrHttpExporter() {
