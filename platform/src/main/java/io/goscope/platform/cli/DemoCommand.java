@@ -49,8 +49,11 @@ final class DemoCommand {
       overrides.put("otel.metrics.exporter", "console");
     }
     if (System.getenv("OTEL_METRIC_EXPORT_INTERVAL") == null) {
-      overrides.put("otel.metric.export.interval", "1000"); // a histogram before the demo ends
+      // The histograms are printed once, by the final collection when the demo stops, not every interval.
+      overrides.put("otel.metric.export.interval", "3600000");
     }
+    overrides.put("goscope.self.metrics.export", "false"); // the demo shows the traced server's telemetry only
+    overrides.put("goscope.admin.addr", "off");
     AgentConfig config = AgentConfig.fromEnvironment(overrides);
     Path binary = config.goscopeHome().resolve("demo").resolve(SERVER);
     if (!Files.isExecutable(binary)) {
@@ -86,7 +89,7 @@ final class DemoCommand {
         out.println("goscope demo: GET " + path + " -> " + r.statusCode());
       }
       Thread.sleep(1000);
-      out.println("goscope demo: spans and histograms above; stopping");
+      out.println("goscope demo: spans above; stopping (the request-duration histograms follow)");
       return 0;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
