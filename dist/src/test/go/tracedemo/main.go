@@ -49,9 +49,10 @@ import (
 )
 
 var (
-	client  *http.Client
-	backURL string
-	jobs    = make(chan job)
+	buildTag string // set with -ldflags -X main.buildTag=... to make distinct binaries of one source (benchmarks)
+	client   *http.Client
+	backURL  string
+	jobs     = make(chan job)
 )
 
 type job struct {
@@ -204,6 +205,9 @@ func main() {
 	certOut := flag.String("tls-cert-out", "", "serve HTTPS (h2 and HTTP/1.1) with a self-signed certificate written here")
 	hold := flag.Duration("hold", 0, "how long the cli waits before it exits")
 	flag.Parse()
+	if buildTag != "" {
+		log.Printf("build %s", buildTag)
+	}
 
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true}
 	if *backCert != "" {
