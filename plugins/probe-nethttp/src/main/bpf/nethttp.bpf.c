@@ -841,52 +841,66 @@ int nethttp_inject_h1_return(struct pt_regs *ctx)
 }
 
 /*
- * HTTP/1.x propagation where the kernel refuses memory writes (feature "socket-propagation"), one uprobe hit per
- * request: at the entry of (*Request).write, on the transport's writeLoop goroutine that is about to lay the
- * request out and flush it, the thread is armed (goscope_sockmsg.h) to have "Traceparent: ...\r\n" inserted just
- * after the request line of the next message it sends on a watched connection that starts with "<METHOD> ", unless
- * that message's header block already has a traceparent (the application's own) or does not end within the bytes
- * the socket program scans. A request this process did not register at roundTrip disarms the thread instead, so no
- * earlier mark can ever reach it. A retried request (written again on a new connection) is armed again.
+ * HTTP/1.x propagation where the kernel refuses memory writes (feature "socket-propagation"), two uprobe hits per
+ * request, both on the transport's writeLoop goroutine:
+ *   (*Request).write entry: the mark ("Traceparent: ...\r\n" to insert just after the request line of a message
+ *     that starts with "<METHOD> ", unless its header block already has a traceparent, the application's own) is
+ *     prepared for this goroutine. A request this process did not register at roundTrip clears the goroutine's.
+ *   persistConnWriter.Write entry: the buffered request is about to be written to the connection: the goroutine's
+ *     mark moves to the thread that is about to make the write system call (goscope_sockmsg.h). Arming the thread
+ *     only here, a few calls before the system call, keeps the goroutine from moving to another thread in between
+ *     (which a loaded machine does often enough between Request.write and the flush).
+ * A retried request (written again on a new connection) is prepared again.
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2048);
+	__type(key, struct call_key);
+	__type(value, struct gs_sock_mark);
+} nethttp_h1_prepared SEC(".maps");
+
+static const struct gs_sock_mark unarmed_mark;
+
 SEC("uprobe")
 int nethttp_arm_request(struct pt_regs *ctx)
 {
 	const void *req = (const void *)GO_ARG1(ctx);
-	struct header_key hk = {.tgid = bpf_get_current_pid_tgid() >> 32};
+	struct call_key k = call_key_of(ctx);
+	struct header_key hk = {.tgid = k.tgid};
 	if (!req || off_request_header == OFFSET_UNSET || go_read_u64_checked(req, off_request_header, &hk.header) != 0 ||
 	    !hk.header) {
-		gs_sock_disarm();
+		bpf_map_delete_elem(&nethttp_h1_prepared, &k);
 		return 0;
 	}
 	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &hk);
 	if (!p || (p->outcome != NETHTTP_PROPAGATION_NONE && p->outcome != NETHTTP_PROPAGATION_ARMED)) {
-		gs_sock_disarm();
+		bpf_map_delete_elem(&nethttp_h1_prepared, &k);
 		return 0;
 	}
 	if (p->tls) {
 		p->outcome = NETHTTP_PROPAGATION_UNAVAILABLE;
-		gs_sock_disarm();
+		bpf_map_delete_elem(&nethttp_h1_prepared, &k);
 		return 0;
 	}
 	char method[GS_SOCK_HEAD_MAX] = {};
 	__s64 n = go_read_string(req, off_request_method, method, GS_SOCK_HEAD_MAX - 1);
 	if (n < 0 || n > GS_SOCK_HEAD_MAX - 1) {
 		p->outcome = NETHTTP_PROPAGATION_UNSURE;
-		gs_sock_disarm();
+		bpf_map_delete_elem(&nethttp_h1_prepared, &k);
 		return 0;
 	}
 	if (n == 0) { /* Go sends "" as GET */
 		__builtin_memcpy(method, "GET", 3);
 		n = 3;
 	}
-	__u64 token = 0;
-	__builtin_memcpy(&token, p->ctx.span_id, 8);
-	struct gs_sock_mark *m = gs_sock_arm(token);
-	if (!m) {
+	if (bpf_map_update_elem(&nethttp_h1_prepared, &k, &unarmed_mark, BPF_ANY) != 0) {
 		p->outcome = NETHTTP_PROPAGATION_UNSURE;
 		return 0;
 	}
+	struct gs_sock_mark *m = bpf_map_lookup_elem(&nethttp_h1_prepared, &k);
+	if (!m)
+		return 0;
+	__builtin_memcpy(&m->token, p->ctx.span_id, 8);
 	__builtin_memcpy(m->head, method, GS_SOCK_HEAD_MAX);
 	if (n < GS_SOCK_HEAD_MAX)
 		m->head[n & (GS_SOCK_HEAD_MAX - 1)] = ' ';
@@ -897,8 +911,24 @@ int nethttp_arm_request(struct pt_regs *ctx)
 	gs_format_traceparent((char *)m->bytes + 13, p->ctx.trace_id, p->ctx.span_id, p->ctx.trace_flags);
 	m->bytes[H1_LINE_LEN - 2] = '\r';
 	m->bytes[H1_LINE_LEN - 1] = '\n';
-	m->armed_ns = bpf_ktime_get_ns();
 	p->outcome = NETHTTP_PROPAGATION_ARMED;
+	return 0;
+}
+
+/* Entry of persistConnWriter.Write: this goroutine's prepared mark goes to the thread about to write. */
+SEC("uprobe")
+int nethttp_arm_flush(struct pt_regs *ctx)
+{
+	struct call_key k = call_key_of(ctx);
+	struct gs_sock_mark *prepared = bpf_map_lookup_elem(&nethttp_h1_prepared, &k);
+	if (!prepared)
+		return 0;
+	struct gs_sock_mark *m = gs_sock_arm(prepared->token);
+	if (m) {
+		__builtin_memcpy(m, prepared, sizeof(*m));
+		m->armed_ns = bpf_ktime_get_ns();
+	}
+	bpf_map_delete_elem(&nethttp_h1_prepared, &k);
 	return 0;
 }
 

@@ -661,16 +661,29 @@ public final class Agent implements AutoCloseable {
    */
   private void logStats() {
     long ringDrops = -1;
+    Map<String, Long> bySource = new java.util.TreeMap<>();
     try {
       ringDrops = hostMaps.lostRecords();
+      if (ringDrops > 0) {
+        long host = hostMaps.lostRecords(0);
+        if (host > 0) {
+          bySource.put("host", host); // exec/exit events of the whole node, and process announcements
+        }
+        for (ProbeSetRuntime r : runtimes) {
+          long n = hostMaps.lostRecords(r.sourceId());
+          if (n > 0) {
+            bySource.put(r.id(), n);
+          }
+        }
+      }
     } catch (RuntimeException e) {
       log.debug("loss counters unreadable reason={}", e.toString());
     }
-    log.info("stats instrumented={} binaries={} bpfObjects={} records={} ringBufferDrops={} unknownProcess={} "
-            + "malformed={} heldDropped={} spansExported={} spansDropped={} spansFailed={} sampledOut={} "
-            + "measurementsDropped={} attachFailures={} reattachments={} attachesAvoided={}",
+    log.info("stats instrumented={} binaries={} bpfObjects={} records={} ringBufferDrops={} ringBufferDropsBySource={} "
+            + "unknownProcess={} malformed={} heldDropped={} spansExported={} spansDropped={} spansFailed={} "
+            + "sampledOut={} measurementsDropped={} attachFailures={} reattachments={} attachesAvoided={}",
         lifecycle.instrumentedCount(), lifecycle.binaryCount(), probeObjects.loadedCount(), dispatcher.dispatched(),
-        ringDrops, dispatcher.unknownProcess(), dispatcher.malformed(), dispatcher.heldDropped(),
+        ringDrops, bySource, dispatcher.unknownProcess(), dispatcher.malformed(), dispatcher.heldDropped(),
         pipeline.exportedSpans(), pipeline.droppedSpans(), pipeline.failedSpans(), sampledOut.sum(),
         metrics.droppedMeasurements(), lifecycle.attachFailures(), lifecycle.reattachments(),
         lifecycle.attachesAvoided());
