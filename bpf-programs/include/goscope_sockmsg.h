@@ -67,7 +67,7 @@ struct gs_sock_token {
 /* Armed threads, by pid_tgid (the sending thread). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 1024);
 	__type(key, __u64);
 	__type(value, struct gs_sock_mark);
 } goscope_sock_marks SEC(".maps");
@@ -75,7 +75,7 @@ struct {
 /* What happened to armed messages, by token: GS_SOCK_INSERTED, _SKIPPED or _UNSURE. Taken by the arming probe. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 2048);
 	__type(key, struct gs_sock_token);
 	__type(value, __u8);
 } goscope_sock_outcomes SEC(".maps");

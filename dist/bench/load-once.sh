@@ -27,17 +27,18 @@ env GO_APPS="$(echo $BINS | tr ' ' ',')" OTEL_TRACES_EXPORTER=none OTEL_METRICS_
   GOSCOPE_STATS_INTERVAL=1s GOSCOPE_ADMIN_ADDR=off "$HOME_DIR/bin/goscope" agent >"$WORK/agent.log" 2>&1 &
 APID=$!
 SP=()
-trap 'kill "${SP[@]}" 2>/dev/null; kill $APID 2>/dev/null; cp "$WORK/agent.log" /tmp/load-once-agent.log; rm -rf "$WORK"' EXIT
+trap 'kill "${SP[@]}" 2>/dev/null; [ -n "$APID" ] && kill $APID 2>/dev/null; cp "$WORK/agent.log" /tmp/load-once-agent.log; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 300); do grep -q "agent started" "$WORK/agent.log" && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$APID/status; }
 heap() {
   jcmd $APID GC.run >/dev/null
   jcmd $APID GC.heap_info | grep -o 'used [0-9]*K' | awk '{s += $2} END {printf "%.1f", s / 1024}'
 }
-maps() { # MB of memlock over the agent's bpf-map fds, and how many
+maps() { # MB of memlock over the distinct maps the agent holds (several fds may hold one map), and how many
   for fd in /proc/$APID/fd/*; do
-    [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf-map" ] && grep -h '^memlock:' "/proc/$APID/fdinfo/${fd##*/}"
-  done | awk '{s += $2; n++} END {printf "%.1f MB in %d maps", s / 1048576, n}'
+    [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf-map" ] || continue
+    awk '/^map_id:/ {id = $2} /^memlock:/ {m = $2} END {print id, m}' "/proc/$APID/fdinfo/${fd##*/}"
+  done | sort -un -k1,1 | awk '{s += $2; n++} END {printf "%.1f MB in %d maps", s / 1048576, n}'
 }
 progs() { for fd in /proc/$APID/fd/*; do readlink "$fd"; done 2>/dev/null | grep -c 'anon_inode:bpf-prog' || true; }
 echo "idle agent: RSS $(rss) MB, heap $(heap) MB, maps $(maps)"
@@ -60,3 +61,7 @@ echo "  BPF programs held: $(progs); maps $(maps)"
 echo "  agent RSS $(rss) MB, heap after GC $(heap) MB"
 grep -o 'micros=[0-9]*' "$WORK/agent.log" | cut -d= -f2 | sort -n | awk '{a[NR] = $1} END {
   printf "  per process, decision to traced: p50 %.1f ms, max %.1f ms\n", a[int((NR + 1) / 2)] / 1000, a[NR] / 1000 }'
+kill "${SP[@]}"; wait "${SP[@]}" 2>/dev/null || true; SP=()
+s0=$(date +%s%N); kill -TERM $APID; wait $APID || true; s1=$(date +%s%N)
+echo "  agent stop (SIGTERM to exit, binaries still attached while lingering): $(( (s1 - s0) / 1000000 )) ms"
+APID=; cp "$WORK/agent.log" /tmp/load-once-agent.log

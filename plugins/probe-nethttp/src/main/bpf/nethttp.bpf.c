@@ -121,7 +121,7 @@ struct client_call {
 /* LRU: a call whose return is never seen (a panic unwinds past every RET) ages out. Shared by every object. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 2048);
 	__type(key, struct call_key);
 	__type(value, struct server_call);
 } nethttp_server_calls SEC(".maps");
@@ -854,7 +854,7 @@ int nethttp_inject_h1_return(struct pt_regs *ctx)
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 2048);
+	__uint(max_entries, 1024);
 	__type(key, struct call_key);
 	__type(value, struct gs_sock_mark);
 } nethttp_h1_prepared SEC(".maps");
