@@ -34,7 +34,11 @@ public final class SqlStatements {
     MYSQL,
     /** SQLite: standard strings; "identifiers", `identifiers` and [identifiers]. */
     SQLITE,
-    /** Anything else: ANSI SQL. */
+    /**
+     * Anything else (also a driver that could not be told): ANSI SQL, except that nothing is trusted to be only an
+     * identifier or a standard string where dialects disagree: {@code "..."} is replaced like a string, and a quoted
+     * string holding a backslash (an escape in MySQL, a character elsewhere) is replaced up to the end of the text.
+     */
     OTHER;
 
     /** The dialect of a {@code db.system.name} value. */
@@ -106,12 +110,12 @@ public final class SqlStatements {
         continue;
       }
       if (c == '\'') {
-        i = skipQuoted(text, i, '\'', dialect == Dialect.MYSQL);
+        i = dialect == Dialect.OTHER ? skipQuotedUnsure(text, i) : skipQuoted(text, i, '\'', dialect == Dialect.MYSQL);
         out.append('?');
         continue;
       }
       if (c == '"') {
-        if (dialect == Dialect.MYSQL) {
+        if (dialect == Dialect.MYSQL || dialect == Dialect.OTHER) {
           i = skipQuoted(text, i, '"', true);
           out.append('?');
         } else {
@@ -324,6 +328,15 @@ public final class SqlStatements {
       i++;
     }
     return s.length();
+  }
+
+  /**
+   * For an unknown dialect: the index after the quoted string at {@code from}, or the end of the text when the string
+   * holds a backslash, whose meaning (escape or character) decides where the string ends.
+   */
+  private static int skipQuotedUnsure(String s, int from) {
+    int end = skipQuoted(s, from, '\'', false);
+    return s.substring(from, end).indexOf('\\') >= 0 ? s.length() : end;
   }
 
   /** If a dollar quote ({@code $$} or {@code $tag$}) starts at {@code from}: the index after its end; else -1. */

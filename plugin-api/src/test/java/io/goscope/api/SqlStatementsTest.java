@@ -49,6 +49,18 @@ class SqlStatementsTest {
   }
 
   @Test
+  void unknownDialectTrustsNeitherBackslashNorDoubleQuotes() {
+    String mysqlStyle = "SELECT 'it\\'s', 'secret' FROM t";
+    String pgStyle = "SELECT 'C:\\' , 'secret' FROM t";
+    for (String sql : List.of(mysqlStyle, pgStyle)) {
+      String s = SqlStatements.sanitize(sql, Dialect.OTHER);
+      assertFalse(s.contains("secret"), sql + " -> " + s);
+    }
+    assertEquals("SELECT ? FROM t WHERE a = ?", SqlStatements.sanitize("SELECT \"x\" FROM t WHERE a = 'b'",
+        Dialect.OTHER));
+  }
+
+  @Test
   void prefixedStrings() {
     assertEquals("SELECT ?, ?, ?, ?, ?", pg("SELECT B'0101', X'ff', N'nat', U&'d\\0061t', e'esc'"));
     assertEquals("SELECT ?", my("SELECT _utf8mb4'secret'"));
