@@ -4,7 +4,8 @@
 //
 // This file and sqlite_gopath.go build in GOPATH mode with Debian's Go 1.19, lib/pq and mattn/go-sqlite3
 // (-tags gopath); modules.go adds pgx (stdlib and native), go-sql-driver/mysql, modernc.org/sqlite and go-redis in
-// module builds.
+// module builds. The tests build mattn/go-sqlite3 with its libsqlite3 tag (Debian's libsqlite3) to save the
+// amalgamation's compile time.
 //
 // Handlers (every literal below is a secret the tests look for in everything the agent exported):
 //
