@@ -12,11 +12,15 @@
 //	/pool/{id}     hands a call to a worker goroutine started at program start (its span must not inherit this
 //	               request's context); answers 200
 //	/own/{id}      a call that carries a traceparent header the application set itself
+//	/down/{id}     a call to a port nobody listens on (a transport error); answers 502
 //	/missing       404 without calling anything
 //	/fail          500 without calling anything
 //
-// Usage: tracedemo -role back|front [-addr 127.0.0.1:0] [-back URL] [-back-cert file] [-tls-cert-out file]
-// It prints "listening <addr> pid=<pid>" on stdout once it accepts connections.
+// CLI (-role cli -back URL [-hold d]): one GET of back/ok/cli/<pid> as soon as it starts, then it exits (after
+// holding d, e.g. to be seen running once).
+//
+// Usage: tracedemo -role back|front|cli [-addr 127.0.0.1:0] [-back URL] [-back-cert file] [-tls-cert-out file]
+// A server prints "listening <addr> pid=<pid>" on stdout once it accepts connections.
 package main
 
 import (
@@ -126,6 +130,12 @@ func front(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fmt.Fprintln(w, "own done")
+	case strings.HasPrefix(p, "/down/"):
+		resp, err := client.Get("http://127.0.0.1:1" + p)
+		if err == nil {
+			resp.Body.Close()
+		}
+		http.Error(w, "back service down", http.StatusBadGateway)
 	case strings.HasPrefix(p, "/fail"):
 		http.Error(w, "deliberate failure", http.StatusInternalServerError)
 	default:
@@ -183,6 +193,7 @@ func main() {
 	flag.StringVar(&backURL, "back", "", "the back service's base URL (front)")
 	backCert := flag.String("back-cert", "", "PEM certificate to trust for an https back service (front)")
 	certOut := flag.String("tls-cert-out", "", "serve HTTPS (h2 and HTTP/1.1) with a self-signed certificate written here")
+	hold := flag.Duration("hold", 0, "how long the cli waits before it exits")
 	flag.Parse()
 
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true}
@@ -196,6 +207,14 @@ func main() {
 		transport.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
 	client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	if *role == "cli" {
+		err := get(fmt.Sprintf("/ok/cli/%d", os.Getpid()), nil)
+		time.Sleep(*hold)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	go worker()
 
 	handler := http.HandlerFunc(back)

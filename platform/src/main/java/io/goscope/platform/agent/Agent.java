@@ -115,6 +115,7 @@ public final class Agent implements AutoCloseable {
   /** Resources routed per pid, so a re-route or unroute retires the old metric series. */
   private final Map<Integer, Resource> routed = new ConcurrentHashMap<>();
   private final LongAdder sampledOut = new LongAdder();
+  private final BinaryFileWatch fileWatch = new BinaryFileWatch();
   private Map<String, String> unavailableFeatures = Map.of();
   @Nullable private Clocks clocks;
   private volatile boolean closed;
@@ -207,7 +208,7 @@ public final class Agent implements AutoCloseable {
         .scheduler((task, delayMillis) -> schedule(task, delayMillis))
         .detacher(detacher)
         .events(this::fire)
-        .lingerMillis(config.binaryLinger().toMillis())
+        .fileWatch(fileWatch)
         .drainDelayMillis(DRAIN_DELAY_MILLIS)
         .monotonicNanos(() -> clocks == null ? -1 : clocks.monotonicNanos())
         .build();
@@ -354,6 +355,7 @@ public final class Agent implements AutoCloseable {
         }
       }
       lifecycle.reconcile();
+      probeObjects.evictIdle();
     } catch (RuntimeException e) {
       log.warn("reconcile failed reason={}", e.toString());
     }
@@ -441,7 +443,8 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public ProcessLifecycle.Target locate(io.goscope.platform.discovery.ProcessSnapshot s) {
-      return AttachTarget.locate(s, config.binariesDir(), config.binaryLinger().toMillis() > 0);
+      return AttachTarget.locate(s, config.binariesDir(), config.binaryLinger().toMillis(),
+          config.hostBinaryLinger().toMillis(), config.hostProc().resolve("1/root"));
     }
 
     @Override
@@ -531,7 +534,7 @@ public final class Agent implements AutoCloseable {
     public void route(int pid, ProcessLifecycle.TracedIdentity identity) {
       Resource resource = resourceFor(identity);
       TracedProcessContext process = new TracedProcessContext(pid, identity.selection().options().probeOptions(),
-          address -> java.util.Optional.empty());
+          errorTypeNames(pid, identity.analysis()));
       io.goscope.api.TelemetrySink sink = new SampledSink(process.wrap(metrics.sinkFor(resource,
           pipeline.sinkFor(resource))), sampledOut);
       dispatcher.register(pid, sink);
@@ -549,6 +552,29 @@ public final class Agent implements AutoCloseable {
         metrics.retire(before);
       }
     }
+  }
+
+  /**
+   * Names of the process's Go error types by their runtime address: the binary's error types (link addresses from
+   * its analysis) shifted by the load bias of a position-independent binary (Go links PIE binaries at 0, so the
+   * bias is where the executable's first mapping starts in /proc/pid/maps).
+   */
+  private java.util.function.LongFunction<Optional<String>> errorTypeNames(int pid,
+      @Nullable BinaryAnalyzer.Analysis analysis) {
+    if (analysis == null || analysis.errorTypes().isEmpty()) {
+      return address -> Optional.empty();
+    }
+    long bias = 0;
+    if (analysis.pie()) {
+      try {
+        bias = procFs.loadBias(pid).orElse(0L);
+      } catch (RuntimeException e) {
+        log.debug("load bias unreadable pid={} reason={}", pid, e.toString());
+      }
+    }
+    long loadBias = bias;
+    Map<Long, String> types = analysis.errorTypes();
+    return address -> Optional.ofNullable(types.get(address - loadBias));
   }
 
   private void drainOnce() {
@@ -654,6 +680,7 @@ public final class Agent implements AutoCloseable {
     if (rulesDirectory != null) {
       rulesDirectory.close();
     }
+    fileWatch.close();
     detacher.shutdown();
     try {
       if (!detacher.awaitTermination(60, TimeUnit.SECONDS)) {

@@ -133,6 +133,14 @@ public final class AgentConfig {
   }
 
   /**
+   * {@code GOSCOPE_HOST_BINARY_LINGER}: the same for a binary on the host's own file system (default 10 s): a file
+   * there may be rewritten in place, so the wait is short, and a watch detaches it at once when the file changes.
+   */
+  public Duration hostBinaryLinger() {
+    return config.getDuration("goscope.host.binary.linger", Duration.ofSeconds(10));
+  }
+
+  /**
    * {@code GOSCOPE_CONTEXT_ENTRIES}: goroutines that may have an active span at once, over every traced process of
    * the node (the size of the shared trace-context map; default 16384, about 1.6 MB of kernel memory).
    */

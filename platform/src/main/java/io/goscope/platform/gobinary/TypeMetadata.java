@@ -116,6 +116,59 @@ public final class TypeMetadata {
         binary.goVersion());
   }
 
+  /**
+   * The name of the type whose descriptor is at {@code typeAddress} as Go's {@code reflect.Type.String()} gives it
+   * ({@code *net.OpError}, {@code context.deadlineExceededError}), or null when it is not a readable type descriptor
+   * of this binary.
+   */
+  public synchronized String typeName(long typeAddress) {
+    if (typeAddress < typesStart || typeAddress + HEADER > typesEnd || (typeAddress & 7) != 0) {
+      return null;
+    }
+    try {
+      ByteBuffer h = read(typeAddress, HEADER);
+      int nameOff = h.getInt(40);
+      String name = nameOff > 0 ? nameAt(typesStart + nameOff) : null;
+      if (name == null || name.isEmpty()) {
+        return null;
+      }
+      return (h.get(20) & TFLAG_EXTRA_STAR) != 0 && name.startsWith("*") ? name.substring(1) : name;
+    } catch (GoBinaryFormatException | IndexOutOfBoundsException e) {
+      return null;
+    }
+  }
+
+  /**
+   * The concrete types the binary converts to the interface named {@code interfaceName} (e.g. {@code error}) where
+   * the compiler knew both, from its {@code itablinks}: type descriptor address (link-time) to type name. At most
+   * {@code max} entries.
+   */
+  public synchronized Map<Long, String> implementations(long[] itabs, String interfaceName, int max) {
+    Map<Long, String> out = new java.util.LinkedHashMap<>();
+    for (long itab : itabs) {
+      if (out.size() >= max) {
+        break;
+      }
+      try {
+        if (!mem.contains(itab, 16)) {
+          continue;
+        }
+        ByteBuffer b = read(itab, 16);
+        long inter = b.getLong(0);
+        long type = b.getLong(8);
+        if (interfaceName.equals(typeName(inter))) {
+          String name = typeName(type);
+          if (name != null) {
+            out.put(type, name);
+          }
+        }
+      } catch (GoBinaryFormatException | IndexOutOfBoundsException e) {
+        // an unreadable itab: skipped
+      }
+    }
+    return out;
+  }
+
   /** Offset of {@code field} in the struct named {@code structType} ({@code net/http.Request}), if reachable. */
   public OptionalLong offset(String structType, String field) {
     requireNonNull(field, "field");

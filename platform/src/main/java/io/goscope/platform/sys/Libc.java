@@ -24,6 +24,8 @@ final class Libc {
 
     int fcntl(int fd, int cmd, int arg);
 
+    int statfs(String path, Pointer buf);
+
     int getpagesize();
 
     int mount(String source, String target, String fsType, long flags, Pointer data);
