@@ -73,8 +73,6 @@ class DataLayerE2ETest {
   static GoServer textRaw;
   static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5)).build();
-  /** Whether the agent names Go types (error.type, the driver): decided once from the syntax error's span. */
-  static Boolean typeNames;
 
   static Path source() {
     return Path.of(System.getProperty("goscope.root", "..")).resolve("dist/src/test/go/datademo");
@@ -256,26 +254,22 @@ class DataLayerE2ETest {
   }
 
   private static void assertSpan(ReceivedSpan s, String name, String operation, String text, boolean error) {
+    assertSpan(s, name, operation, text, error ? "" : null);
+  }
+
+  /** errorType: the Go type of the error the span must carry, "" for any, null for none. */
+  private static void assertSpan(ReceivedSpan s, String name, String operation, String text, String errorType) {
     assertEquals(name, s.name(), s.toString());
     assertEquals(operation, s.attributes().get("db.operation.name"), s.toString());
     assertEquals(text, s.attributes().get("db.query.text"), s.toString());
-    assertEquals(error ? "ERROR" : "UNSET", s.status(), s.toString());
-    if (error) {
-      String type = (String) s.attributes().get("error.type");
-      assertNotNull(type, "error.type on " + s);
-      assertFalse(type.isEmpty());
-    } else {
+    assertEquals(errorType != null ? "ERROR" : "UNSET", s.status(), s.toString());
+    if (errorType == null) {
       assertNull(s.attributes().get("error.type"), s.toString());
+    } else if (errorType.isEmpty()) {
+      assertNotNull(s.attributes().get("error.type"), "error.type on " + s);
+    } else {
+      assertEquals(errorType, s.attributes().get("error.type"), s.toString());
     }
-  }
-
-  /**
-   * db.system.name as this agent can tell it: the driver's when it names Go types ({@code TracedProcess
-   * .goTypeName}), otherwise {@code other_sql}. Whether it does is read once from a syntax error's error.type
-   * ({@code _OTHER} when it cannot), so both cases are asserted exactly.
-   */
-  private static String system(String driverSystem) {
-    return Boolean.TRUE.equals(typeNames) ? driverSystem : "other_sql";
   }
 
   /** No literal anywhere the receiver got, but in the spans of the process whose rule asks for raw text. */
@@ -293,10 +287,11 @@ class DataLayerE2ETest {
   @Test
   @Order(1)
   void databaseSqlTreesForEveryDriver() throws Exception {
-    // driver backend name, db.system.name, placeholder
+    // backend (driver), db.system.name, placeholder, the Go type of the driver's errors
     String[][] backends = {
-        {"postgres", "postgresql", "$1"}, {"pgx", "postgresql", "$1"}, {"mysql", "mysql", "?"},
-        {"sqlite3", "sqlite", "?"}, {"sqlite", "sqlite", "?"}};
+        {"postgres", "postgresql", "$1", "*pq.Error"}, {"pgx", "postgresql", "$1", "*pgconn.PgError"},
+        {"mysql", "mysql", "?", "*mysql.MySQLError"}, {"sqlite3", "sqlite", "?", "sqlite3.Error"},
+        {"sqlite", "sqlite", "?", "*sqlite.Error"}};
     List<Req> reqs = new ArrayList<>();
     for (String[] b : backends) {
       String base = "/sql/" + b[0] + "/";
@@ -310,10 +305,7 @@ class DataLayerE2ETest {
     for (int i = 0; i < backends.length; i++) {
       String[] b = backends[i];
       List<ReceivedSpan> syntax = trees.get(5 * i);
-      assertSpan(syntax.get(0), "SELEC", "SELEC", SYNTAX_TEXT, true);
-      if (typeNames == null) {
-        typeNames = !"_OTHER".equals(syntax.get(0).attributes().get("error.type"));
-      }
+      assertSpan(syntax.get(0), "SELEC", "SELEC", SYNTAX_TEXT, b[3]);
       List<ReceivedSpan> select = trees.get(5 * i + 1);
       assertSpan(select.get(0), "SELECT items", "SELECT", SELECT_TEXT, false);
       assertEquals("items", select.get(0).attributes().get("db.collection.name"));
@@ -337,7 +329,7 @@ class DataLayerE2ETest {
       }
       for (int k = 0; k < 5; k++) {
         for (ReceivedSpan span : trees.get(5 * i + k)) {
-          assertEquals(system(b[1]), span.attributes().get("db.system.name"), b[0] + ": " + span);
+          assertEquals(b[1], span.attributes().get("db.system.name"), b[0] + ": " + span);
         }
       }
     }
@@ -356,12 +348,12 @@ class DataLayerE2ETest {
       assertSpan(t.get(0).get(1), "INSERT items", "INSERT", INSERT_TEXT, false);
       assertSpan(t.get(0).get(2), "COMMIT", "COMMIT", null, false);
       assertSpan(t.get(1).get(0), "SELECT items", "SELECT", SELECT_TEXT, false);
-      assertSpan(t.get(2).get(0), "SELEC", "SELEC", SYNTAX_TEXT, true);
+      assertSpan(t.get(2).get(0), "SELEC", "SELEC", SYNTAX_TEXT, "*pq.Error");
       assertSpan(t.get(3).get(0), "PREPARE items", "PREPARE", "SELECT name FROM items WHERE id = ?", false);
       assertSpan(t.get(3).get(3), "SELECT items", "SELECT", "SELECT name FROM items WHERE id = ?", false);
       assertSpan(t.get(4).get(2), "ROLLBACK", "ROLLBACK", null, false);
-      assertEquals(system("postgresql"), t.get(1).get(0).attributes().get("db.system.name"));
-      assertEquals(system("sqlite"), t.get(3).get(0).attributes().get("db.system.name"));
+      assertEquals("postgresql", t.get(1).get(0).attributes().get("db.system.name"));
+      assertEquals("sqlite", t.get(3).get(0).attributes().get("db.system.name"));
     }
     List<ReceivedSpan> batch = request(stripped, "/pgx/batch", 1);
     assertEquals(3L, batch.get(0).attributes().get("db.operation.batch.size"));
@@ -393,7 +385,7 @@ class DataLayerE2ETest {
     assertSpan(batch, "BATCH", "BATCH", "SELECT name FROM items WHERE id = ?; UPDATE items SET name = ? WHERE id = ?;"
         + " SELECT count(*) FROM items", false);
     assertEquals(3L, batch.attributes().get("db.operation.batch.size"));
-    assertSpan(t.get(4).get(0), "SELEC", "SELEC", SYNTAX_TEXT, true);
+    assertSpan(t.get(4).get(0), "SELEC", "SELEC", SYNTAX_TEXT, "*pgconn.PgError");
     assertNoSecrets();
   }
 

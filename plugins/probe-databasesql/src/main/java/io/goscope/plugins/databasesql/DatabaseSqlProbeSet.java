@@ -33,9 +33,13 @@ public final class DatabaseSqlProbeSet implements ProbeSet {
   private static final ProbeSetDescriptor DESCRIPTOR = buildDescriptor();
   private static final RecordDecoder DECODER = new DatabaseSqlEventDecoder();
 
+  /**
+   * A probe on a database/sql function. IGNORE: most Go programs use no database, and a probe that cannot attach is
+   * still reported, with its reason, by {@code goscope inspect} (and the set's verdict in the agent's log).
+   */
   private static FunctionProbe probe(String method, String entry, String... required) {
     return FunctionProbe.builder("database/sql." + method).entry(entry).ret(RETURN_PROGRAM)
-        .requires(required).failureMode(FailureMode.WARN).build();
+        .requires(required).failureMode(FailureMode.IGNORE).build();
   }
 
   private static ProbeSetDescriptor buildDescriptor() {
@@ -47,7 +51,7 @@ public final class DatabaseSqlProbeSet implements ProbeSet {
         .probe(probe("(*DB).execDC", "dbsql_exec_entry"))
         .probe(probe("(*DB).prepareDC", "dbsql_prepare_entry"))
         .probe(probe("(*DB).beginDC", "dbsql_begin_entry"))
-        // A program that never runs a prepared statement's Query or Exec has no such function: nothing to say.
+        // A program that never runs a prepared statement's Query or Exec has no such function.
         .probe(FunctionProbe.builder("database/sql.(*Stmt).QueryContext").entry("dbsql_stmt_query_entry")
             .ret(RETURN_PROGRAM).requires("off_stmt_db", "off_stmt_query").failureMode(FailureMode.IGNORE).build())
         .probe(FunctionProbe.builder("database/sql.(*Stmt).ExecContext").entry("dbsql_stmt_exec_entry")

@@ -36,20 +36,24 @@ public final class PgxProbeSet implements ProbeSet {
 
   private static FunctionProbe stdlib(String method) {
     return FunctionProbe.builder(STDLIB + "." + method).entry("pgx_stdlib_entry").ret("pgx_stdlib_return")
-        .failureMode(FailureMode.IGNORE).build();
+        .versions(MODULE, "v5.0.0", null).failureMode(FailureMode.IGNORE).build();
   }
 
+  /**
+   * Every probe applies to binaries whose build info lists pgx v5 (others leave the set out silently); in those, a
+   * missing function or field is warned about.
+   */
   private static ProbeSetDescriptor buildDescriptor() {
     ProbeSetDescriptor.Builder b = ProbeSetDescriptor.builder(ID)
         .description("pgx v5 client spans: Query, QueryRow, Exec, SendBatch (pgx.Conn and pgxpool)")
         .bpfObject("bpf/pgx.bpf.o")
         .offsetTable("offsets/pgx-offsets.yaml")
         .probe(FunctionProbe.builder(PKG + ".(*Conn).Query").entry("pgx_query_entry").ret("pgx_return")
-            .failureMode(FailureMode.WARN).build())
+            .versions(MODULE, "v5.0.0", null).failureMode(FailureMode.WARN).build())
         .probe(FunctionProbe.builder(PKG + ".(*Conn).Exec").entry("pgx_exec_entry").ret("pgx_return")
-            .failureMode(FailureMode.WARN).build())
+            .versions(MODULE, "v5.0.0", null).failureMode(FailureMode.WARN).build())
         .probe(FunctionProbe.builder(PKG + ".(*Conn).SendBatch").entry("pgx_batch_entry").ret("pgx_return")
-            .failureMode(FailureMode.IGNORE).build())
+            .versions(MODULE, "v5.0.0", null).failureMode(FailureMode.IGNORE).build())
         // pgx's database/sql driver: its statements are the database/sql probe set's spans (see pgx.bpf.c).
         .probe(stdlib("(*Conn).QueryContext"))
         .probe(stdlib("(*Conn).ExecContext"))

@@ -30,6 +30,7 @@ public final class RedisProbeSet implements ProbeSet {
   private static final ProbeSetDescriptor DESCRIPTOR = buildDescriptor();
   private static final RecordDecoder DECODER = new RedisEventDecoder();
 
+  /** Only binaries whose build info lists go-redis v9 (others leave the set out silently). */
   private static ProbeSetDescriptor buildDescriptor() {
     ProbeSetDescriptor.Builder b = ProbeSetDescriptor.builder(ID)
         .description("go-redis v9 client spans: commands, pipelines, transactions")
@@ -40,12 +41,15 @@ public final class RedisProbeSet implements ProbeSet {
         .probe(FunctionProbe.builder(PKG + ".(*baseClient).processStartingAt")
             .orSymbol(PKG + ".(*baseClient).process")
             .entry("redis_command_entry").ret("redis_return").requires("off_base_cmd_args")
+            .versions(MODULE, "v9.0.0", null)
             .failureMode(FailureMode.WARN).build())
         .probe(FunctionProbe.builder(PKG + ".(*baseClient).processPipeline")
             .entry("redis_pipeline_entry").ret("redis_return").requires("off_base_cmd_args")
+            .versions(MODULE, "v9.0.0", null)
             .failureMode(FailureMode.WARN).build())
         .probe(FunctionProbe.builder(PKG + ".(*baseClient).processTxPipeline")
             .entry("redis_tx_pipeline_entry").ret("redis_return").requires("off_base_cmd_args")
+            .versions(MODULE, "v9.0.0", null)
             .failureMode(FailureMode.IGNORE).build());
     FIELDS.forEach(b::field);
     return b.build();
