@@ -59,8 +59,9 @@ calc() { awk "BEGIN { print $1 }"; }
 PATHS="/sql/postgres/one /pgx/one /redis/one"
 declare -A base traced floor base2
 for p in $PATHS; do wrk -t1 -c8 -d2s "http://127.0.0.1:$PORT$p" >/dev/null; base[$p]=$(rps $p); done
-agent 10ms; for p in $PATHS; do traced[$p]=$(rps $p); done; stop_agent
-agent 1h; for p in $PATHS; do floor[$p]=$(rps $p); done; stop_agent
+warm() { for p in $PATHS; do wrk -t1 -c8 -d2s "http://127.0.0.1:$PORT$p" >/dev/null; done; }
+agent 10ms; warm; for p in $PATHS; do traced[$p]=$(rps $p); done; stop_agent
+agent 1h; warm; for p in $PATHS; do floor[$p]=$(rps $p); done; stop_agent
 for p in $PATHS; do base2[$p]=$(rps $p); done
 
 printf '%-20s %12s %22s %22s %10s\n' handler "untraced" "probes, no consumer" "traced (agent)" "vs floor"
@@ -89,7 +90,7 @@ echo "uprobe hits per request ($N requests each; programs of this agent's object
 for p in $PATHS; do
   before=$(count)
   # one curl, one kept-alive connection, exactly N requests
-  curl -s -o /dev/null $(for _ in $(seq 1 $N); do printf 'http://127.0.0.1:%s%s ' $PORT $p; done)
+  curl -s $(for _ in $(seq 1 $N); do printf 'http://127.0.0.1:%s%s ' $PORT $p; done) >/dev/null
   after=$(count)
   python3 - "$before" "$after" "$N" "$p" <<'PY'
 import sys
