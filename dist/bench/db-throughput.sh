@@ -46,9 +46,9 @@ SPID=$!
 for _ in $(seq 1 100); do grep -q listening "$WORK/server.log" && break; sleep 0.1; done
 
 rps() { wrk -t1 -c8 -d${DUR}s "http://127.0.0.1:$PORT$1" | awk '/Requests\/sec/ {print $2}'; }
-agent() { # $1 = drain interval
+agent() { # $1 = drain interval, $2 = plugins disabled (optional)
   env GO_APPS=datademo OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none GOSCOPE_DRAIN_INTERVAL=$1 \
-    "$HOME_DIR/bin/goscope" agent >"$WORK/agent-$1.log" 2>&1 &
+    GOSCOPE_PLUGINS_DISABLED=${2:-} "$HOME_DIR/bin/goscope" agent >"$WORK/agent-$1.log" 2>&1 &
   APID=$!
   for _ in $(seq 1 600); do grep -q "process instrumented pid=$SPID" "$WORK/agent-$1.log" && return 0; sleep 0.1; done
   echo "agent did not attach; log:" >&2; cat "$WORK/agent-$1.log" >&2; exit 1
@@ -57,19 +57,22 @@ stop_agent() { kill -TERM $APID; wait $APID || true; APID=; }
 calc() { awk "BEGIN { print $1 }"; }
 
 PATHS="/sql/postgres/one /pgx/one /redis/one"
-declare -A base traced floor base2
+declare -A base traced floor httponly base2
 for p in $PATHS; do wrk -t1 -c8 -d2s "http://127.0.0.1:$PORT$p" >/dev/null; base[$p]=$(rps $p); done
 warm() { for p in $PATHS; do wrk -t1 -c8 -d2s "http://127.0.0.1:$PORT$p" >/dev/null; done; }
 agent 10ms; warm; for p in $PATHS; do traced[$p]=$(rps $p); done; stop_agent
 agent 1h; warm; for p in $PATHS; do floor[$p]=$(rps $p); done; stop_agent
+# the same floor without the data-layer probe sets: what their two hits per call cost on top of net/http's
+agent 1h databasesql,pgx,redis; warm; for p in $PATHS; do httponly[$p]=$(rps $p); done; stop_agent
 for p in $PATHS; do base2[$p]=$(rps $p); done
 
-printf '%-20s %12s %22s %22s %10s\n' handler "untraced" "probes, no consumer" "traced (agent)" "vs floor"
+printf '%-20s %10s %22s %22s %22s %9s\n' handler untraced "net/http probes only" "probes, no consumer" \
+  "traced (agent)" "vs floor"
 for p in $PATHS; do
   avg=$(calc "(${base[$p]} + ${base2[$p]}) / 2")
-  printf '%-20s %12.0f %14.0f (%.2f) %14.0f (%.2f) %10.2f\n' "$p" "$avg" "${floor[$p]}" \
-    "$(calc "${floor[$p]} / $avg")" "${traced[$p]}" "$(calc "${traced[$p]} / $avg")" \
-    "$(calc "${traced[$p]} / ${floor[$p]}")"
+  printf '%-20s %10.0f %14.0f (%.2f) %14.0f (%.2f) %14.0f (%.2f) %9.2f\n' "$p" "$avg" "${httponly[$p]}" \
+    "$(calc "${httponly[$p]} / $avg")" "${floor[$p]}" "$(calc "${floor[$p]} / $avg")" "${traced[$p]}" \
+    "$(calc "${traced[$p]} / $avg")" "$(calc "${traced[$p]} / ${floor[$p]}")"
 done
 
 # Uprobe hits per request: each program's run count over N requests of one kind.
