@@ -46,9 +46,9 @@ final class InspectReport {
   }
 
   /**
-   * Every field of every probe set that applies to the binary, with the source of its offset ({@code MISSING} where
-   * there is none). A set none of whose functions the binary has (the database probe sets in a program without a
-   * database) is left out: its fields have nothing to be read from.
+   * Every field of every probe set that attaches to the binary, with the source of its offset ({@code MISSING} where
+   * there is none). A set that does not (the database probe sets in a program without a database) is left out: its
+   * fields have nothing to be read from.
    */
   Map<String, String> fieldSources() {
     List<int[]> skipped = new ArrayList<>(); // [start, end) of the sets that do not apply
@@ -60,7 +60,7 @@ final class InspectReport {
         skipped.add(new int[] {start, set.start()});
       }
       start = set.start();
-      skip = set.group(2).startsWith("skipped: no probe of set");
+      skip = set.group(2).startsWith("skipped: no probe of set") || set.group(2).startsWith("skipped: not applicable");
     }
     if (skip) {
       skipped.add(new int[] {start, output.length()});
