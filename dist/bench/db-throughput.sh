@@ -78,18 +78,21 @@ done
 # Uprobe hits per request: each program's run count over N requests of one kind.
 N=2000
 STATS_BEFORE=$(sysctl -n kernel.bpf_stats_enabled)
+PROGS_BEFORE=$(bpftool prog show -j | python3 -c 'import json, sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))')
 agent 10ms
 sysctl -q kernel.bpf_stats_enabled=1
+# Run counts of this agent's programs only: the ones loaded after it started (other agents may run on the machine).
 count() { bpftool prog show -j | python3 -c '
 import json, sys, collections
+before = set(int(i) for i in sys.argv[1].split())
 c = collections.Counter()
 for p in json.load(sys.stdin):
     n = p.get("name", "")
-    if n.startswith(("dbsql_", "pgx_", "redis_", "nethttp_", "gs_newproc1", "gs_goexit1")):
+    if p["id"] not in before and n.startswith(("dbsql_", "pgx_", "redis_", "nethttp_", "gs_newproc1", "gs_goexit1")):
         c[n] += p.get("run_cnt", 0)
-print(" ".join("%s=%d" % kv for kv in sorted(c.items())))'; }
+print(" ".join("%s=%d" % kv for kv in sorted(c.items())))' "$PROGS_BEFORE"; }
 echo
-echo "uprobe hits per request ($N requests each; programs of this agent's objects, summed by name):"
+echo "uprobe hits per request ($N requests each; this agent's programs, summed by name):"
 for p in $PATHS; do
   before=$(count)
   # one curl, one kept-alive connection, exactly N requests
