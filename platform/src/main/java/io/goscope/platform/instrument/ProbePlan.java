@@ -33,6 +33,15 @@ public record ProbePlan(
   }
 
   /**
+   * Whether the set applies to the binary at all: false when it does not attach only because the binary does not
+   * link the library it hooks (every probe optional and absent, or written for versions of a module the binary does
+   * not have). Such a set is not a failure worth a warning; {@code inspect} still shows why.
+   */
+  public boolean applies() {
+    return failure == null || !failure.startsWith(FunctionPlan.NOT_APPLICABLE);
+  }
+
+  /**
    * The resolved constants (BPF global name → value): the offsets of the fields that were found (when several fields
    * name one constant, the first one found) and the versioned constants that apply to this binary.
    */
