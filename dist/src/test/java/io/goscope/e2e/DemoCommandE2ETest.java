@@ -169,7 +169,7 @@ class DemoCommandE2ETest {
     assertTrue(support.isPresent(), all());
     if (support.get().contains("inserted into the request as it leaves through the socket")) {
       // lockdown: HTTP/1.1 through the socket programs, one header per call of the two requests
-      assertTrue(line.startsWith("goscope demo: propagation: socket-level."), line);
+      assertTrue(line.startsWith("goscope demo: propagation: socket-level: "), line);
       assertTrue(line.contains("inserted traceparent into 4 cleartext HTTP/1.1 requests"), line);
     } else {
       assertTrue(line.startsWith("goscope demo: propagation: the agent wrote traceparent"), line);

@@ -36,11 +36,12 @@ import java.util.concurrent.TimeUnit;
 final class DemoCommand {
   private static final String SERVER = "goscope-demo-server";
   private static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(60);
-  /** Requests sent to the front, with the status each must answer. */
-  private static final Map<String, Integer> REQUESTS = Map.of("/checkout/1", 200, "/cart/7", 404);
-  private static final List<String> ORDER = List.of("/checkout/1", "/cart/7");
+  /** Requests sent to the front, in order, with the status each must answer. */
+  private static final List<Request> REQUESTS = List.of(new Request("/checkout/1", 200), new Request("/cart/7", 404));
   /** Long enough for a trace's spans to be exported (200 ms batches), go quiet and be printed. */
   private static final Duration TREE_WAIT = Duration.ofMillis(1500);
+
+  private record Request(String path, int status) {}
 
   private DemoCommand() {}
 
@@ -94,7 +95,8 @@ final class DemoCommand {
       while (!(attached.contains((int) back.pid()) && attached.contains((int) front.pid()))) {
         if (System.nanoTime() > deadline) {
           err.println("goscope demo: the agent did not attach to demo-back (pid " + back.pid() + ") and demo-front "
-              + "(pid " + front.pid() + ") within " + ATTACH_TIMEOUT.toSeconds() + " s");
+              + "(pid " + front.pid() + ") within " + ATTACH_TIMEOUT.toSeconds() + " s"
+              + (System.getenv("GOSCOPE_RULES_DIR") != null ? "; GOSCOPE_RULES_DIR replaces the demo's rules" : ""));
           return 1;
         }
         Thread.sleep(50);
@@ -104,11 +106,13 @@ final class DemoCommand {
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5)).build();
       int failures = 0;
-      for (String path : ORDER) {
-        HttpResponse<Void> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + frontPort + path))
-            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding());
-        out.println("goscope demo: GET demo-front" + path + " -> " + r.statusCode() + "; its trace:");
-        if (r.statusCode() != REQUESTS.get(path)) {
+      for (Request request : REQUESTS) {
+        HttpResponse<Void> r = client.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + frontPort + request.path())).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.discarding());
+        out.println("goscope demo: GET demo-front" + request.path() + " -> " + r.statusCode() + "; its trace:");
+        if (r.statusCode() != request.status()) {
+          err.println("goscope demo: expected " + request.status() + " from " + request.path());
           failures++;
         }
         Thread.sleep(TREE_WAIT.toMillis());
@@ -159,10 +163,10 @@ final class DemoCommand {
           + "so demo-back's server spans joined the front's traces";
     }
     if (sockets.inserted() > 0) {
-      return "propagation: socket-level. BPF memory writes are refused here (" + noWrites.get() + "), so the agent "
-          + "inserted traceparent into " + sockets.inserted() + " cleartext HTTP/1.1 requests as they left "
-          + "demo-front's sockets, and demo-back's server spans joined the front's traces. HTTP/2, gRPC and TLS "
-          + "cannot carry context on this host.";
+      return "propagation: socket-level: the agent inserted traceparent into " + sockets.inserted() + " cleartext "
+          + "HTTP/1.1 requests as they left demo-front's sockets, so demo-back's server spans joined the front's "
+          + "traces. BPF memory writes are refused on this host, so HTTP/2, gRPC and TLS cannot carry context here: "
+          + noWrites.get();
     }
     return "propagation unavailable (" + noWrites.get() + "; no header was inserted at the socket): demo-back's "
         + "spans start traces of their own; the agent's log line 'propagation support=' says why";
