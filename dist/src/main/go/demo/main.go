@@ -1,7 +1,8 @@
-// goscope-demo-server: a small net/http server that Goscope traces in `goscope demo` and in the end-to-end tests.
+// goscope-demo-server: a small net/http server that Goscope traces in `goscope demo` (as demo-back, called by
+// goscope-demo-front, see front/) and in the end-to-end tests. A server only: it links no HTTP client code, so the
+// tests that trace it attach the server probes alone.
 //
-// It runs in one of two roles. The back role (the default) answers by itself; each route also matches any sub-path,
-// so every request can carry a unique path:
+// Routes (each also matches any sub-path, so every request can carry a unique path):
 //
 //	/hello           200
 //	/missing         404
@@ -12,21 +13,11 @@
 //	/recommendations 500 (a failing dependency)
 //	/cart            404
 //
-// The front role (-role front -back URL) calls the back service with a net/http client, so that one request to the
-// front is one trace across both processes:
-//
-//	/checkout/{id}  calls back/inventory/{id} from the handler goroutine, then back/price/{id} and
-//	                back/recommendations/{id} from two goroutines it starts and waits for; answers 200
-//	/cart/{id}      calls back/cart/{id} and answers with the back's status (404)
-//	anything else   as the back role
-//
 // With -tls-cert-out it serves HTTPS instead, with a self-signed certificate made at start (for 127.0.0.1 and
 // localhost, written there as PEM for clients to trust), so that clients negotiate HTTP/2 (ALPN "h2", served by the
 // standard library's bundled HTTP/2 server) or HTTP/1.1 on the same port.
 //
-// Standard library only, for Go 1.19 and later (the build uses whichever go is on PATH, in GOPATH mode).
-//
-// Usage: goscope-demo-server [-role back|front] [-addr 127.0.0.1:8080] [-back http://host:port] [-tls-cert-out cert.pem]
+// Usage: goscope-demo-server [-addr 127.0.0.1:8080] [-tls-cert-out cert.pem]
 package main
 
 import (
@@ -39,15 +30,12 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -74,57 +62,6 @@ func route(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such cart", http.StatusNotFound)
 	default:
 		http.NotFound(w, r)
-	}
-}
-
-var (
-	backURL string
-	client  = &http.Client{Timeout: 5 * time.Second}
-)
-
-// call GETs backURL+path and returns the response status.
-func call(path string) (int, error) {
-	resp, err := client.Get(backURL + path)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
-}
-
-func front(w http.ResponseWriter, r *http.Request) {
-	switch p := r.URL.Path; {
-	case strings.HasPrefix(p, "/checkout/"):
-		id := strings.TrimPrefix(p, "/checkout/")
-		stock, err := call("/inventory/" + id)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		// Goroutines inherit the handler's trace context: their calls are children of this request's span.
-		var price, recommendations int
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			price, _ = call("/price/" + id)
-		}()
-		go func() {
-			defer wg.Done()
-			recommendations, _ = call("/recommendations/" + id)
-		}()
-		wg.Wait()
-		fmt.Fprintf(w, "checkout %s: inventory %d, price %d, recommendations %d\n", id, stock, price, recommendations)
-	case strings.HasPrefix(p, "/cart/"):
-		status, err := call("/cart/" + strings.TrimPrefix(p, "/cart/"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		http.Error(w, "cart: back answered "+strconv.Itoa(status), status)
-	default:
-		route(w, r)
 	}
 }
 
@@ -158,24 +95,11 @@ func selfSigned(certOut string) (tls.Certificate, error) {
 }
 
 func main() {
-	role := flag.String("role", "back", "back (answers by itself) or front (calls -back)")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	flag.StringVar(&backURL, "back", "", "the back service's base URL, e.g. http://127.0.0.1:8081 (front)")
 	certOut := flag.String("tls-cert-out", "", "serve HTTPS with a self-signed certificate, written here (PEM)")
 	flag.Parse()
-	handler := http.HandlerFunc(route)
-	switch *role {
-	case "back":
-	case "front":
-		if backURL == "" {
-			log.Fatal("-role front needs -back URL")
-		}
-		handler = front
-	default:
-		log.Fatalf("unknown -role %q (back or front)", *role)
-	}
-	srv := &http.Server{Addr: *addr, Handler: handler}
-	fmt.Fprintf(os.Stderr, "goscope-demo-server %s listening on %s pid=%d\n", *role, *addr, os.Getpid())
+	srv := &http.Server{Addr: *addr, Handler: http.HandlerFunc(route)}
+	fmt.Fprintf(os.Stderr, "goscope-demo-server listening on %s pid=%d\n", *addr, os.Getpid())
 	if *certOut == "" {
 		log.Fatal(srv.ListenAndServe())
 	}

@@ -28,13 +28,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code goscope demo}: one request as one trace across two processes. Starts the real agent, then the bundled Go
- * server twice, as {@code demo-back} and as {@code demo-front} (whose handlers call the back with net/http, from the
- * handler goroutine and from goroutines it starts), selected by a rule file that turns propagation on for the front.
+ * programs: the server as {@code demo-back} and the front as {@code demo-front} (whose handlers call the back with
+ * net/http, from the handler goroutine and from goroutines it starts), selected by a rule file that turns
+ * propagation on for the front.
  * Sends a few requests to the front; the console exporter prints each finished trace as a tree, and the
  * request-duration histograms when the agent stops. Says which propagation the kernel allows and what it did.
  */
 final class DemoCommand {
-  private static final String SERVER = "goscope-demo-server";
+  private static final String BACK = "goscope-demo-server";
+  private static final String FRONT = "goscope-demo-front";
   private static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(60);
   /** Requests sent to the front, in order, with the status each must answer. */
   private static final List<Request> REQUESTS = List.of(new Request("/checkout/1", 200), new Request("/cart/7", 404));
@@ -65,11 +67,13 @@ final class DemoCommand {
     defaults.put("goscope.console.quiet.period", "500ms");
     defaults.put("otel.metric.export.interval", "3600000"); // histograms once, when the agent stops
     AgentConfig config = AgentConfig.fromEnvironment(defaults); // the environment still overrides each of these
-    Path binary = config.goscopeHome().resolve("demo").resolve(SERVER);
-    if (!Files.isExecutable(binary)) {
-      err.println("goscope demo: demo server missing: " + binary);
-      deleteRules(rules);
-      return 1;
+    Path demo = config.goscopeHome().resolve("demo");
+    for (String program : List.of(BACK, FRONT)) {
+      if (!Files.isExecutable(demo.resolve(program))) {
+        err.println("goscope demo: demo program missing: " + demo.resolve(program));
+        deleteRules(rules);
+        return 1;
+      }
     }
     out.println("goscope demo: rules (GOSCOPE_RULES_DIR=" + rules + "):");
     ruleFile.lines().forEach(l -> out.println("    " + l));
@@ -85,9 +89,9 @@ final class DemoCommand {
     try {
       agent.start();
       // Started after the agent, as a deployment restarts: traced from their first request.
-      Process back = start(binary, "back", backPort, List.of());
+      Process back = start(demo.resolve(BACK), backPort, List.of());
       servers.add(back);
-      Process front = start(binary, "front", frontPort, List.of("-back", "http://127.0.0.1:" + backPort));
+      Process front = start(demo.resolve(FRONT), frontPort, List.of("-back", "http://127.0.0.1:" + backPort));
       servers.add(front);
       awaitListening(backPort);
       awaitListening(frontPort);
@@ -140,19 +144,19 @@ final class DemoCommand {
   }
 
   /**
-   * The rule file: both roles of the demo server, told apart by their command lines (the ports are this run's own,
-   * so other demo servers on the machine stay untouched); propagation on for the front, the caller.
+   * The rule file: the two demo programs, each matched on its listen address too (this run's own ports, so demo
+   * programs that other runs started stay untouched); propagation on for the front, the caller.
    */
   static String rules(int backPort, int frontPort) {
     return """
         rules:
           - name: demo-front
-            match: {executable: %1$s, cmdline: '-role front -addr 127\\.0\\.0\\.1:%3$d( |$)'}
+            match: {executable: %s, cmdline: '-addr 127\\.0\\.0\\.1:%d( |$)'}
             options: {serviceName: demo-front, propagation: true}
           - name: demo-back
-            match: {executable: %1$s, cmdline: '-role back -addr 127\\.0\\.0\\.1:%2$d( |$)'}
+            match: {executable: %s, cmdline: '-addr 127\\.0\\.0\\.1:%d( |$)'}
             options: {serviceName: demo-back}
-        """.formatted(SERVER, backPort, frontPort);
+        """.formatted(FRONT, frontPort, BACK, backPort);
   }
 
   /** What propagation did in this run, from the kernel's answer and the socket programs' counters. */
@@ -172,8 +176,8 @@ final class DemoCommand {
         + "spans start traces of their own; the agent's log line 'propagation support=' says why";
   }
 
-  private static Process start(Path binary, String role, int port, List<String> args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-role", role, "-addr", "127.0.0.1:" + port));
+  private static Process start(Path binary, int port, List<String> args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-addr", "127.0.0.1:" + port));
     cmd.addAll(args);
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
   }
