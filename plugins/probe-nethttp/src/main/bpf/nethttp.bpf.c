@@ -646,8 +646,11 @@ int nethttp_client_return(struct pt_regs *ctx)
 			if (p->outcome == NETHTTP_PROPAGATION_ARMED) {
 				__u64 token = 0;
 				__builtin_memcpy(&token, c->span.trace.span_id, 8);
-				propagation = gs_sock_outcome_take(token) ? NETHTTP_PROPAGATION_INJECTED
-									  : NETHTTP_PROPAGATION_MISSED;
+				int sent = gs_sock_outcome_take(token);
+				propagation = sent == GS_SOCK_INSERTED  ? NETHTTP_PROPAGATION_INJECTED
+					      : sent == GS_SOCK_SKIPPED ? NETHTTP_PROPAGATION_OWN
+					      : sent == GS_SOCK_UNSURE  ? NETHTTP_PROPAGATION_UNSURE
+									: NETHTTP_PROPAGATION_MISSED;
 			} else if (p->outcome != NETHTTP_PROPAGATION_NONE) {
 				propagation = p->outcome;
 			}
@@ -723,21 +726,15 @@ static __always_inline int read_bufio_writer(__u64 bw, struct bufio_writer *out)
 	return 0;
 }
 
-/*
- * Entry of Header.writeSubset: a request registered at roundTrip starts writing its header lines; remembers where
- * they go. disarm: (socket mode) the thread's previous mark goes first, so it can never reach this request.
- */
-static __always_inline int h1_write_entry(struct pt_regs *ctx, int disarm)
+/* Entry of Header.writeSubset: a request registered at roundTrip starts writing its header lines; remembers where. */
+SEC("uprobe")
+int nethttp_inject_h1_entry(struct pt_regs *ctx)
 {
 	struct header_key hk = {.header = GO_ARG1(ctx), .tgid = bpf_get_current_pid_tgid() >> 32};
 	if (!hk.header)
 		return 0;
 	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &hk);
-	if (!p)
-		return 0;
-	if (disarm)
-		gs_sock_disarm();
-	if (p->outcome != NETHTTP_PROPAGATION_NONE)
+	if (!p || p->outcome != NETHTTP_PROPAGATION_NONE)
 		return 0;
 	struct h1_write wr = {.hk = hk, .bw = GO_ARG3(ctx)};
 	struct bufio_writer w = {};
@@ -754,12 +751,6 @@ static __always_inline int h1_write_entry(struct pt_regs *ctx, int disarm)
 	struct call_key k = call_key_of(ctx);
 	bpf_map_update_elem(&nethttp_h1_writes, &k, &wr, BPF_ANY);
 	return 0;
-}
-
-SEC("uprobe")
-int nethttp_inject_h1_entry(struct pt_regs *ctx)
-{
-	return h1_write_entry(ctx, 0);
 }
 
 /* Whether "traceparent:" starts a line in sb->b[0..n) (b[0] is the CRLF's '\n' before the first line). */
@@ -850,64 +841,64 @@ int nethttp_inject_h1_return(struct pt_regs *ctx)
 }
 
 /*
- * HTTP/1.x propagation where the kernel refuses memory writes (feature "socket-propagation"): the same checks, then
- * the writer thread is armed (goscope_sockmsg.h) to have "Traceparent: ...\r\n" inserted into the request message
- * at the offset where this call's header lines start, when that message leaves through a watched socket. The
- * request's first 16 bytes and the CRLF before that offset identify the message.
+ * HTTP/1.x propagation where the kernel refuses memory writes (feature "socket-propagation"), one uprobe hit per
+ * request: at the entry of (*Request).write, on the transport's writeLoop goroutine that is about to lay the
+ * request out and flush it, the thread is armed (goscope_sockmsg.h) to have "Traceparent: ...\r\n" inserted just
+ * after the request line of the next message it sends on a watched connection that starts with "<METHOD> ", unless
+ * that message's header block already has a traceparent (the application's own) or does not end within the bytes
+ * the socket program scans. A request this process did not register at roundTrip disarms the thread instead, so no
+ * earlier mark can ever reach it. A retried request (written again on a new connection) is armed again.
  */
-static __always_inline __u8 arm_h1(const struct h1_write *wr, const struct pending_h1 *p)
+SEC("uprobe")
+int nethttp_arm_request(struct pt_regs *ctx)
 {
-	struct bufio_writer w = {};
-	struct scan_buf *sb = NULL;
-	__u8 checked = check_h1(wr, &w, &sb);
-	if (checked != 0 || !sb)
-		return checked ? checked : NETHTTP_PROPAGATION_UNSURE;
-	if (p->tls)
-		return NETHTTP_PROPAGATION_UNAVAILABLE;
-	if (wr->n < GS_SOCK_HEAD_MAX || wr->n > (1 << 20))
-		return NETHTTP_PROPAGATION_UNSURE;
+	const void *req = (const void *)GO_ARG1(ctx);
+	struct header_key hk = {.tgid = bpf_get_current_pid_tgid() >> 32};
+	if (!req || off_request_header == OFFSET_UNSET || go_read_u64_checked(req, off_request_header, &hk.header) != 0 ||
+	    !hk.header) {
+		gs_sock_disarm();
+		return 0;
+	}
+	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &hk);
+	if (!p || (p->outcome != NETHTTP_PROPAGATION_NONE && p->outcome != NETHTTP_PROPAGATION_ARMED)) {
+		gs_sock_disarm();
+		return 0;
+	}
+	if (p->tls) {
+		p->outcome = NETHTTP_PROPAGATION_UNAVAILABLE;
+		gs_sock_disarm();
+		return 0;
+	}
+	char method[GS_SOCK_HEAD_MAX] = {};
+	__s64 n = go_read_string(req, off_request_method, method, GS_SOCK_HEAD_MAX - 1);
+	if (n < 0 || n > GS_SOCK_HEAD_MAX - 1) {
+		p->outcome = NETHTTP_PROPAGATION_UNSURE;
+		gs_sock_disarm();
+		return 0;
+	}
+	if (n == 0) { /* Go sends "" as GET */
+		__builtin_memcpy(method, "GET", 3);
+		n = 3;
+	}
 	__u64 token = 0;
 	__builtin_memcpy(&token, p->ctx.span_id, 8);
 	struct gs_sock_mark *m = gs_sock_arm(token);
-	if (!m)
-		return NETHTTP_PROPAGATION_UNSURE;
-	m->offset = (__u32)wr->n;
+	if (!m) {
+		p->outcome = NETHTTP_PROPAGATION_UNSURE;
+		return 0;
+	}
+	__builtin_memcpy(m->head, method, GS_SOCK_HEAD_MAX);
+	if (n < GS_SOCK_HEAD_MAX)
+		m->head[n & (GS_SOCK_HEAD_MAX - 1)] = ' ';
+	m->head_len = n + 1;
+	m->flags = GS_SOCK_AFTER_FIRST_LINE | GS_SOCK_UNLESS_TRACEPARENT;
 	m->len = H1_LINE_LEN;
-	m->head_len = GS_SOCK_HEAD_MAX;
-	__builtin_memcpy(m->head, wr->head, GS_SOCK_HEAD_MAX);
-	m->anchor[0] = '\r';
-	m->anchor[1] = '\n';
 	__builtin_memcpy(m->bytes, "Traceparent: ", 13);
 	gs_format_traceparent((char *)m->bytes + 13, p->ctx.trace_id, p->ctx.span_id, p->ctx.trace_flags);
 	m->bytes[H1_LINE_LEN - 2] = '\r';
 	m->bytes[H1_LINE_LEN - 1] = '\n';
 	m->armed_ns = bpf_ktime_get_ns();
-	return NETHTTP_PROPAGATION_ARMED;
-}
-
-SEC("uprobe")
-int nethttp_arm_h1_entry(struct pt_regs *ctx)
-{
-	return h1_write_entry(ctx, 1);
-}
-
-SEC("uprobe")
-int nethttp_arm_h1_return(struct pt_regs *ctx)
-{
-	struct call_key k = call_key_of(ctx);
-	struct h1_write *wr = bpf_map_lookup_elem(&nethttp_h1_writes, &k);
-	if (!wr)
-		return 0;
-	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &wr->hk);
-	if (p && p->outcome == NETHTTP_PROPAGATION_NONE) {
-		__u8 outcome = arm_h1(wr, p);
-		if (outcome != NETHTTP_PROPAGATION_ARMED)
-			gs_sock_disarm();
-		p = bpf_map_lookup_elem(&nethttp_pending_h1, &wr->hk);
-		if (p)
-			p->outcome = outcome;
-	}
-	bpf_map_delete_elem(&nethttp_h1_writes, &k);
+	p->outcome = NETHTTP_PROPAGATION_ARMED;
 	return 0;
 }
 

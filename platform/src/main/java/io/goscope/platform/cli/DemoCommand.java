@@ -66,6 +66,8 @@ final class DemoCommand {
     defaults.put("otel.metrics.exporter", "console");
     defaults.put("goscope.console.quiet.period", "500ms");
     defaults.put("otel.metric.export.interval", "3600000"); // histograms once, when the agent stops
+    defaults.put("goscope.self.metrics.export", "false"); // the demo shows the traced programs' telemetry only
+    defaults.put("goscope.admin.addr", "off");
     AgentConfig config = AgentConfig.fromEnvironment(defaults); // the environment still overrides each of these
     Path demo = config.goscopeHome().resolve("demo");
     for (String program : List.of(BACK, FRONT)) {
