@@ -175,7 +175,8 @@ final class DemoCommand {
           + noWrites.get();
     }
     return "propagation unavailable (" + noWrites.get() + "; no header was inserted at the socket): demo-back's "
-        + "spans start traces of their own; the agent's log line 'propagation support=' says why";
+        + "spans start traces of their own (goscope demo -v shows the agent's log, whose 'propagation support=' line "
+        + "says why)";
   }
 
   private static Process start(Path binary, int port, List<String> args) throws IOException {
