@@ -341,10 +341,15 @@ public final class ProcessLifecycle {
       return;
     }
     consider(pid, true, execKtime);
-    if (traced.containsKey(pid) || declined.containsKey(pid)) {
+    Binary b = byId.get(binaryId);
+    Decision d = declined.get(pid);
+    // A decline counts when it was about this binary; one about what the pid ran before (the shell that exec'd a
+    // CLI) is stale: the kernel saw this binary's probe fire in it.
+    boolean declinedThisBinary = d != null && d.executable() != null && b != null
+        && (d.executable().equals(b.target.key()) || byKey.get(d.executable()) == b);
+    if (traced.containsKey(pid) || declinedThisBinary || (d != null && b == null)) {
       return;
     }
-    Binary b = byId.get(binaryId);
     TracedIdentity template = lastIdentity.get(binaryId);
     if (b == null || template == null) {
       kernel.forget(pid);

@@ -490,6 +490,19 @@ class ProcessLifecycleTest {
     assertTrue(kernel.calls.contains("forget 30"));
   }
 
+  /** A CLI started through a shell: its pid was declined as the shell, then it exec'd the binary and exited. */
+  @Test
+  void aDeclineOfTheProgramThePidRanBeforeDoesNotLoseAShortLivedProcess() {
+    procs.start(10, "/srv/cli-app", 100, key(7));
+    lifecycle.consider(10, false, 0);
+    procs.start(30, "/bin/sh", 200, key(9));
+    lifecycle.consider(30, false, 0); // declined: not selected
+    assertFalse(lifecycle.isTraced(30));
+    procs.live.remove(30); // exec'd /srv/cli-app, made its call and exited before the host could look again
+    lifecycle.provisionallySelected(30, 1, 0);
+    assertEquals("/srv/cli-app", telemetry.routes.get(30).info().executable(), "traced as its binary's processes");
+  }
+
   @Test
   void aProvisionalProcessThatTheRulesDeclineIsDeclinedInTheKernel() {
     procs.start(10, "/srv/app", 100, key(7));
