@@ -217,7 +217,12 @@ public final class Agent implements AutoCloseable {
     propagation = PropagationSupport.decide(BpfFeatures.memoryWriteUnavailableReason(), socketUnavailable);
     unavailableFeatures = propagation.unavailable();
     log.info("propagation support=\"{}\"", propagation.summary());
-    probeObjects = new ProbeObjects(hostMaps, unavailableFeatures.keySet());
+    boolean uprobeMulti = config.uprobeMulti() && BpfFeatures.uprobeMultiUnavailableReason().isEmpty();
+    log.info("uprobe attach mode={}{}", uprobeMulti ? "uprobe-multi links" : "perf-event uprobes",
+        config.uprobeMulti() ? BpfFeatures.uprobeMultiUnavailableReason().map(r -> " reason=\"" + r + "\"").orElse("")
+            : " (GOSCOPE_UPROBE_MULTI=false)");
+    probeObjects = new ProbeObjects(hostMaps, unavailableFeatures.keySet(), ProbeObjects.DEFAULT_KEEP_NANOS,
+        System::nanoTime, uprobeMulti);
     instrumentor = new Instrumentor(probeObjects, unavailableFeatures,
         feature -> FunctionProbe.SOCKET_PROPAGATION.equals(feature) && socketPropagation != null
             ? socketPropagation.start() : Optional.empty());
