@@ -665,6 +665,7 @@ public final class Agent implements AutoCloseable {
    * claimed, spans and measurements the export queues dropped, export failures, and spans of unsampled traces.
    */
   private void logStats() {
+    io.goscope.platform.sys.NativeMemory.trim();
     long ringDrops = -1;
     Map<String, Long> bySource = new java.util.TreeMap<>();
     try {

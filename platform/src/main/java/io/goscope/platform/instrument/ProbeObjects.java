@@ -173,6 +173,7 @@ public final class ProbeObjects implements AutoCloseable {
         object.reuseMap(m.getKey(), m.getValue());
       }
       object.load();
+      io.goscope.platform.sys.NativeMemory.trim(); // libbpf freed the kernel BTF and relocation buffers
       if (shared.maps.isEmpty()) {
         for (String name : object.mapNames()) {
           if (!name.startsWith(ProbeSetDescriptor.SHARED_MAP_PREFIX)) {
