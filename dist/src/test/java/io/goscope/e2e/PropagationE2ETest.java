@@ -86,6 +86,7 @@ class PropagationE2ETest {
     receiver = OtlpReceiver.start();
     Map<String, String> env = new HashMap<>(AgentProcess.exportingTo(receiver, "prop-none"));
     env.put("GOSCOPE_RULES_DIR", rules.toString());
+    env.put("GOSCOPE_STATS_INTERVAL", "1s");
     agent = AgentProcess.start(env);
     agent.awaitLine(l -> l.contains("agent started"), Duration.ofSeconds(60));
     support = agent.awaitLine(l -> l.contains("propagation support="), Duration.ofSeconds(5));
@@ -178,15 +179,21 @@ class PropagationE2ETest {
     List<ReceivedSpan> callees = await(s -> s.kind().equals("SERVER") && "prop-back".equals(service(s))
         && pathOf(s).contains(suffix), 3 * CONCURRENT);
     Map<String, ReceivedSpan> clientById = clients.stream().collect(Collectors.toMap(ReceivedSpan::spanId, c -> c));
+    Map<Object, Long> outcomes = clients.stream()
+        .collect(Collectors.groupingBy(c -> String.valueOf(c.attributes().get("goscope.propagation")),
+            Collectors.counting()));
     Map<String, Long> childrenOfClient = new HashMap<>();
     for (ReceivedSpan b : callees) {
       ReceivedSpan caller = clientById.get(b.parentSpanId());
-      assertTrue(caller != null, "the back's server span is the child of a front client span: " + b);
+      assertTrue(caller != null, "the back's server span is the child of a front client span: " + b
+          + "; propagation outcomes of the client spans: " + outcomes + "; agent: "
+          + agent.linesContaining("socketPropagation"));
       assertEquals(caller.traceId(), b.traceId(), "same trace");
       assertEquals(pathOf(caller), pathOf(b), "never cross-linked");
       childrenOfClient.merge(caller.spanId(), 1L, Long::sum);
     }
     assertEquals(3 * CONCURRENT, childrenOfClient.size(), "every call has exactly one callee span");
+    assertEquals(Map.of("injected", (long) 3 * CONCURRENT), outcomes, "what propagation did");
     Map<String, List<ReceivedSpan>> byTrace = new HashMap<>();
     for (List<ReceivedSpan> l : List.of(servers, clients, callees)) {
       l.forEach(s -> byTrace.computeIfAbsent(s.traceId(), t -> new ArrayList<>()).add(s));

@@ -66,6 +66,12 @@ public final class NetHttpEventDecoder implements RecordDecoder {
   static final AttributeKey<String> NETWORK_PROTOCOL_VERSION =
       AttributeKey.stringKey("network.protocol.version");
   static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+  /**
+   * Not a semantic convention: what outgoing propagation did with the request, where a rule enabled it
+   * ({@code injected}, {@code own} = the application's traceparent, {@code unsure}, {@code unavailable} = TLS under
+   * lockdown, {@code missed}); absent when propagation is off. Tells why a callee did not join the trace.
+   */
+  static final AttributeKey<String> GOSCOPE_PROPAGATION = AttributeKey.stringKey("goscope.propagation");
 
   /** Methods the semantic conventions know (RFC 9110 plus PATCH); anything else is {@code _OTHER}. */
   private static final Set<String> KNOWN_METHODS =
@@ -240,6 +246,10 @@ public final class NetHttpEventDecoder implements RecordDecoder {
     if (error != null) {
       attrs.put(ERROR_TYPE, error);
     }
+    String propagation = propagationOutcome(r.get(Client.PROPAGATION) & 0xff);
+    if (propagation != null) {
+      attrs.put(GOSCOPE_PROPAGATION, propagation);
+    }
     ProbeSpan.Builder span = ProbeSpan.builder(name, SCOPE)
         .kind(SpanKind.CLIENT)
         .timestamps(r.getLong(Client.START_NS), r.getLong(Client.END_NS))
@@ -377,5 +387,16 @@ public final class NetHttpEventDecoder implements RecordDecoder {
       return version.substring(0, version.length() - 2);
     }
     return version;
+  }
+
+  static String propagationOutcome(int code) {
+    return switch (code) {
+      case NetHttpEventLayout.Client.PROPAGATION_INJECTED -> "injected";
+      case NetHttpEventLayout.Client.PROPAGATION_OWN -> "own";
+      case NetHttpEventLayout.Client.PROPAGATION_UNSURE -> "unsure";
+      case NetHttpEventLayout.Client.PROPAGATION_UNAVAILABLE -> "unavailable";
+      case NetHttpEventLayout.Client.PROPAGATION_MISSED -> "missed";
+      default -> null;
+    };
   }
 }
