@@ -47,7 +47,11 @@ struct {
 #define GS_SOCK_STAT_FAILED 5    /* pull/push refused: nothing inserted */
 #define GS_SOCK_STAT_SKIPPED 6   /* the message already had the header: nothing inserted */
 #define GS_SOCK_STAT_UNSURE 7    /* first line or header block not within the message: nothing inserted */
-#define GS_SOCK_STATS 8
+#define GS_SOCK_STAT_SPLIT 8    /* inserted, but the message could not be gathered into one segment */
+#define GS_SOCK_STATS 9
+
+/* How much of a message is gathered into one scatterlist entry after an insertion (its header block). */
+#define GS_SOCK_GATHER_MAX (GS_SOCK_SCAN_MAX + GS_SOCK_INSERT_MAX)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -290,6 +294,17 @@ int gs_sock_msg(struct sk_msg_md *msg)
 			break;
 		d[i] = sc->mark.bytes[i];
 	}
+	/*
+	 * The inserted bytes are a scatterlist entry of their own, and the kernel sends each entry of a message as its
+	 * own segment: a reader waiting on the socket can wake up with the request line alone and take the headers in a
+	 * later read. Gather the message's head (its whole header block, as scanned) into one entry, so it leaves in
+	 * one segment as the application wrote it. If that allocation fails the message still goes, in pieces.
+	 */
+	__u32 whole = msg->size;
+	if (whole > GS_SOCK_GATHER_MAX)
+		whole = GS_SOCK_GATHER_MAX;
+	if (bpf_msg_pull_data(msg, 0, whole, 0) != 0)
+		count(GS_SOCK_STAT_SPLIT);
 	record(sc->mark.token, tgid, GS_SOCK_INSERTED);
 	count(GS_SOCK_STAT_INSERTED);
 	return SK_PASS;

@@ -698,8 +698,8 @@ public final class Agent implements AutoCloseable {
       try {
         SocketPropagation.Stats st = sockets.stats();
         log.info("stats socketPropagation watchedConnections={} watchFailed={} inserted={} skippedOwn={} unsure={} "
-            + "mismatched={} expired={} failed={}", st.watched(), st.watchFailed(), st.inserted(), st.skipped(),
-            st.unsure(), st.mismatched(), st.expired(), st.failed());
+            + "mismatched={} expired={} failed={} split={}", st.watched(), st.watchFailed(), st.inserted(),
+            st.skipped(), st.unsure(), st.mismatched(), st.expired(), st.failed(), st.split());
       } catch (RuntimeException e) {
         log.debug("socket propagation counters unreadable reason={}", e.toString());
       }
@@ -810,6 +810,7 @@ public final class Agent implements AutoCloseable {
           out.put(List.of("mismatched"), st.mismatched());
           out.put(List.of("expired"), st.expired());
           out.put(List.of("failed"), st.failed());
+          out.put(List.of("split"), st.split());
           return out;
         });
   }

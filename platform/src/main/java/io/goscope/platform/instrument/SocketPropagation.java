@@ -33,8 +33,8 @@ public final class SocketPropagation implements AutoCloseable {
 
   /** Counters of the socket programs, summed over CPUs. */
   public record Stats(long watched, long watchFailed, long inserted, long mismatched, long expired, long failed,
-      long skipped, long unsure) {
-    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0);
+      long skipped, long unsure, long split) {
+    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   private final HostMaps hostMaps;
@@ -98,7 +98,7 @@ public final class SocketPropagation implements AutoCloseable {
     }
     BpfMap m = object.map(STATS);
     return new Stats(m.sumPerCpuU64(0), m.sumPerCpuU64(1), m.sumPerCpuU64(2), m.sumPerCpuU64(3), m.sumPerCpuU64(4),
-        m.sumPerCpuU64(5), m.sumPerCpuU64(6), m.sumPerCpuU64(7));
+        m.sumPerCpuU64(5), m.sumPerCpuU64(6), m.sumPerCpuU64(7), m.sumPerCpuU64(8));
   }
 
   private void closeLinks() {
