@@ -41,7 +41,7 @@ maps() { # MB of memlock over the distinct maps the agent holds (several fds may
   done | sort -un -k1,1 | awk '{s += $2; n++} END {printf "%.1f MB in %d maps", s / 1048576, n}'
 }
 progs() { for fd in /proc/$APID/fd/*; do readlink "$fd"; done 2>/dev/null | grep -c 'anon_inode:bpf-prog' || true; }
-echo "idle agent: RSS $(rss) MB, heap $(heap) MB, maps $(maps)"
+echo "idle agent: RSS $(rss) MB; after a GC: heap $(heap) MB, RSS $(rss) MB; maps $(maps)"
 t0=$(date +%s%N)
 for b in $BINS; do
   for i in $(seq 1 "$PER"); do
@@ -58,7 +58,7 @@ stats=$(grep "stats instrumented=" "$WORK/agent.log" | tail -1 | grep -o 'instru
 echo "$((${#SP[@]})) processes of 5 binaries, $n traced in $(( (t1 - t0) / 1000000 )) ms from the first start"
 echo "  $stats"
 echo "  BPF programs held: $(progs); maps $(maps)"
-echo "  agent RSS $(rss) MB, heap after GC $(heap) MB"
+echo "  agent RSS $(rss) MB; after a GC: heap $(heap) MB, RSS $(rss) MB"
 grep -o 'micros=[0-9]*' "$WORK/agent.log" | cut -d= -f2 | sort -n | awk '{a[NR] = $1} END {
   printf "  per process, decision to traced: p50 %.1f ms, max %.1f ms\n", a[int((NR + 1) / 2)] / 1000, a[NR] / 1000 }'
 kill "${SP[@]}"; wait "${SP[@]}" 2>/dev/null || true; SP=()

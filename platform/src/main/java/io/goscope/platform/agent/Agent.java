@@ -217,7 +217,12 @@ public final class Agent implements AutoCloseable {
     propagation = PropagationSupport.decide(BpfFeatures.memoryWriteUnavailableReason(), socketUnavailable);
     unavailableFeatures = propagation.unavailable();
     log.info("propagation support=\"{}\"", propagation.summary());
-    probeObjects = new ProbeObjects(hostMaps, unavailableFeatures.keySet());
+    boolean uprobeMulti = config.uprobeMulti() && BpfFeatures.uprobeMultiUnavailableReason().isEmpty();
+    log.info("uprobe attach mode={}{}", uprobeMulti ? "uprobe-multi links" : "perf-event uprobes",
+        config.uprobeMulti() ? BpfFeatures.uprobeMultiUnavailableReason().map(r -> " reason=\"" + r + "\"").orElse("")
+            : " (GOSCOPE_UPROBE_MULTI=false)");
+    probeObjects = new ProbeObjects(hostMaps, unavailableFeatures.keySet(), ProbeObjects.DEFAULT_KEEP_NANOS,
+        System::nanoTime, uprobeMulti);
     instrumentor = new Instrumentor(probeObjects, unavailableFeatures,
         feature -> FunctionProbe.SOCKET_PROPAGATION.equals(feature) && socketPropagation != null
             ? socketPropagation.start() : Optional.empty());
@@ -660,6 +665,7 @@ public final class Agent implements AutoCloseable {
    * claimed, spans and measurements the export queues dropped, export failures, and spans of unsampled traces.
    */
   private void logStats() {
+    io.goscope.platform.sys.NativeMemory.trim();
     long ringDrops = -1;
     Map<String, Long> bySource = new java.util.TreeMap<>();
     try {

@@ -166,6 +166,14 @@ public final class AgentConfig {
         Path.of("/sys/fs/cgroup/unified"));
   }
 
+  /**
+   * {@code GOSCOPE_UPROBE_MULTI}: attach through uprobe-multi links where the kernel has them (6.6+; default true):
+   * one link per program and function, removed with one kernel grace period. false: one perf event per uprobe.
+   */
+  public boolean uprobeMulti() {
+    return config.getBoolean("goscope.uprobe.multi", true);
+  }
+
   /** Default grace period of a graceful stop (SIGTERM): detach, then flush the export queues. */
   public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
 

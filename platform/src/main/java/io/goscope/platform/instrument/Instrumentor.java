@@ -6,7 +6,8 @@ import io.goscope.api.FailureMode;
 import io.goscope.api.FunctionProbe;
 import io.goscope.api.GoscopeException;
 import io.goscope.api.Nullable;
-import io.goscope.platform.sys.UprobeLink;
+import io.goscope.platform.sys.BpfLink;
+import io.goscope.platform.sys.BpfObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -128,7 +129,7 @@ public final class Instrumentor {
       log.debug("probe set not loaded binary={} set={} reason={}", a.binaryId(), runtime.id(), ex.getMessage());
       return;
     }
-    List<UprobeLink> setLinks = new ArrayList<>();
+    List<BpfLink> setLinks = new ArrayList<>();
     try {
       for (FunctionPlan fp : functions) {
         try {
@@ -143,7 +144,7 @@ public final class Instrumentor {
         }
       }
     } catch (RuntimeException ex) {
-      setLinks.forEach(UprobeLink::close);
+      setLinks.forEach(BpfLink::close);
       object.release();
       a.fail(runtime.id() + ": " + ex.getMessage());
       return;
@@ -153,29 +154,40 @@ public final class Instrumentor {
       return;
     }
     a.add(object, setLinks);
-    log.debug("probe set attached binary={} pid={} set={} feature={} uprobes={} path={}", a.binaryId(), a.pid(),
-        runtime.id(), feature, setLinks.size(), a.attachPath());
+    log.debug("probe set attached binary={} pid={} set={} feature={} links={} uprobes={} path={}", a.binaryId(),
+        a.pid(), runtime.id(), feature, setLinks.size(), setLinks.stream().mapToInt(BpfLink::uprobeCount).sum(),
+        a.attachPath());
   }
 
   private static void attachFunction(ProbeObjects.Loaded object, FunctionPlan fp, BinaryAttachment a,
-      List<UprobeLink> out) {
+      List<BpfLink> out) {
     FunctionProbe probe = fp.probe();
     long cookie = ((long) a.binaryId() << 32) | (probe.cookie() & 0xffffffffL);
-    List<UprobeLink> mine = new ArrayList<>();
+    BpfObject o = object.object();
+    List<BpfLink> mine = new ArrayList<>();
     try {
       if (probe.entryProgram() != null) {
-        mine.add(object.object().attachUprobe(probe.entryProgram(), a.pid(), a.attachPath(), fp.entryFileOffset(),
-            cookie));
+        mine.add(o.usesUprobeMulti()
+            ? o.attachUprobeMulti(probe.entryProgram(), a.pid(), a.attachPath(),
+                new long[] {fp.entryFileOffset()}, new long[] {cookie})
+            : o.attachUprobe(probe.entryProgram(), a.pid(), a.attachPath(), fp.entryFileOffset(), cookie));
       }
-      if (probe.returnProgram() != null) {
-        for (long ret : fp.returnFileOffsets()) {
-          mine.add(object.object().attachUprobe(probe.returnProgram(), a.pid(), a.attachPath(), ret, cookie));
+      if (probe.returnProgram() != null && !fp.returnFileOffsets().isEmpty()) {
+        if (o.usesUprobeMulti()) {
+          long[] offsets = fp.returnFileOffsets().stream().mapToLong(Long::longValue).toArray();
+          long[] cookies = new long[offsets.length];
+          java.util.Arrays.fill(cookies, cookie);
+          mine.add(o.attachUprobeMulti(probe.returnProgram(), a.pid(), a.attachPath(), offsets, cookies));
+        } else {
+          for (long ret : fp.returnFileOffsets()) {
+            mine.add(o.attachUprobe(probe.returnProgram(), a.pid(), a.attachPath(), ret, cookie));
+          }
         }
       }
       out.addAll(mine);
     } catch (RuntimeException e) {
       // Entry without all its returns would leak per-goroutine state: detach the whole function.
-      mine.forEach(UprobeLink::close);
+      mine.forEach(BpfLink::close);
       throw e;
     }
   }

@@ -33,6 +33,7 @@ public final class ProbeObjects implements AutoCloseable {
 
   private final HostMaps hostMaps;
   private final Set<String> unavailableFeatures;
+  private final boolean uprobeMulti;
   private final long keepNanos;
   private final java.util.function.LongSupplier clock;
   private final Map<Key, Loaded> loaded = new HashMap<>();
@@ -96,6 +97,16 @@ public final class ProbeObjects implements AutoCloseable {
    */
   public ProbeObjects(HostMaps hostMaps, Set<String> unavailableFeatures, long keepNanos,
       java.util.function.LongSupplier clock) {
+    this(hostMaps, unavailableFeatures, keepNanos, clock, false);
+  }
+
+  /**
+   * @param uprobeMulti load uprobe programs for uprobe-multi links (kernel 6.6; see
+   *     {@link io.goscope.platform.sys.BpfFeatures#uprobeMultiUnavailableReason()})
+   */
+  public ProbeObjects(HostMaps hostMaps, Set<String> unavailableFeatures, long keepNanos,
+      java.util.function.LongSupplier clock, boolean uprobeMulti) {
+    this.uprobeMulti = uprobeMulti;
     this.hostMaps = requireNonNull(hostMaps, "hostMaps");
     this.unavailableFeatures = Set.copyOf(unavailableFeatures);
     this.keepNanos = keepNanos;
@@ -154,11 +165,15 @@ public final class ProbeObjects implements AutoCloseable {
       for (String program : disabled) {
         object.setAutoload(program, false);
       }
+      if (uprobeMulti) {
+        object.useUprobeMulti();
+      }
       hostMaps.reuseInto(object);
       for (Map.Entry<String, BpfMap> m : shared.maps.entrySet()) {
         object.reuseMap(m.getKey(), m.getValue());
       }
       object.load();
+      io.goscope.platform.sys.NativeMemory.trim(); // libbpf freed the kernel BTF and relocation buffers
       if (shared.maps.isEmpty()) {
         for (String name : object.mapNames()) {
           if (!name.startsWith(ProbeSetDescriptor.SHARED_MAP_PREFIX)) {

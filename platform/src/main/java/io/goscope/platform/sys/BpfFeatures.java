@@ -113,6 +113,59 @@ public final class BpfFeatures {
     return Optional.empty();
   }
 
+  private static final class UprobeMulti {
+    static final Optional<String> UNAVAILABLE = probeUprobeMulti();
+  }
+
+  /**
+   * Why uprobe programs cannot attach through uprobe-multi links here (kernel 6.6: one link places a program on many
+   * instructions, and closing it removes them with one grace period), or empty when they can. Without them each
+   * uprobe is its own perf event, whose removal waits for a grace period under a global lock (~0.1 s each).
+   */
+  public static Optional<String> uprobeMultiUnavailableReason() {
+    return UprobeMulti.UNAVAILABLE;
+  }
+
+  private static Optional<String> probeUprobeMulti() {
+    if (unavailableReason().isPresent()) {
+      return unavailableReason();
+    }
+    byte[] object;
+    try (java.io.InputStream in = BpfFeatures.class.getClassLoader()
+        .getResourceAsStream("bpf/feature_uprobe_multi.bpf.o")) {
+      if (in == null) {
+        return Optional.of("feature probe bpf/feature_uprobe_multi.bpf.o missing from the platform jar");
+      }
+      object = in.readAllBytes();
+    } catch (IOException e) {
+      return Optional.of("feature probe unreadable: " + e.getMessage());
+    }
+    Path scratch = null;
+    try (BpfObject o = BpfObject.open("feature_uprobe_multi", object)) {
+      o.useUprobeMulti();
+      o.load();
+      scratch = Files.createTempFile("goscope-uprobe-multi", ".bin");
+      Files.write(scratch, new byte[4096]);
+      try (UprobeMultiLink l = o.attachUprobeMulti("gs_feature_uprobe_multi", -1, scratch.toString(),
+          new long[] {0, 16}, new long[] {1, 2})) {
+        LOG.debug("uprobe-multi links available");
+      }
+      return Optional.empty();
+    } catch (BpfException | IOException e) {
+      String why = "uprobe-multi links unavailable (kernel 6.6+): " + e.getMessage().lines().findFirst().orElse("");
+      LOG.info("{}; each uprobe is a perf event", why);
+      return Optional.of(why);
+    } finally {
+      if (scratch != null) {
+        try {
+          Files.deleteIfExists(scratch);
+        } catch (IOException e) {
+          LOG.debug("scratch file not deleted path={}", scratch);
+        }
+      }
+    }
+  }
+
   /** Why BPF tracing cannot work here, or empty when it can. */
   public static Optional<String> unavailableReason() {
     return Result.UNAVAILABLE;

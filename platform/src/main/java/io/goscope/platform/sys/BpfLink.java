@@ -4,12 +4,18 @@ package io.goscope.platform.sys;
  * An attached BPF program: detached (bpf_link__destroy) when closed. Closing is idempotent and never throws;
  * a failure to detach is logged.
  */
-public sealed interface BpfLink extends AutoCloseable permits UprobeLink, TracepointLink, CgroupLink, SockMapLink {
+public sealed interface BpfLink extends AutoCloseable
+    permits UprobeLink, UprobeMultiLink, TracepointLink, CgroupLink, SockMapLink {
   /** The BPF program's name. */
   String program();
 
   /** What the link attaches to, for logs, e.g. {@code uprobe /app/server pid=42 offset=0x2049a0}. */
   String target();
+
+  /** How many uprobes this link placed (0 for links of other kinds). */
+  default int uprobeCount() {
+    return 0;
+  }
 
   /** Whether {@link #close()} has run. */
   boolean isClosed();

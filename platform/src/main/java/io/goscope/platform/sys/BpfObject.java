@@ -39,6 +39,7 @@ public final class BpfObject implements AutoCloseable {
   private final Pointer elfImage;
   private final Map<String, BpfMap> maps = new HashMap<>();
   private boolean loaded;
+  private boolean uprobeMulti;
 
   private BpfObject(String name, Pointer obj, Pointer elfImage) {
     this.name = name;
@@ -342,6 +343,89 @@ public final class BpfObject implements AutoCloseable {
       LOG.debug("attached program={} {} cookie={}", program, l.target(), cookie);
       return l;
     }
+  }
+
+  /**
+   * Loads every uprobe program of this object for uprobe-multi links ({@link #attachUprobeMulti}) instead of
+   * perf-event uprobes ({@link #attachUprobe}); before {@link #load()}. A program loaded so attaches only that way.
+   */
+  public void useUprobeMulti() {
+    Pointer o = checkOpen();
+    checkNotLoaded("use uprobe-multi");
+    Libbpf.Native lib = Libbpf.lib();
+    for (Pointer p = lib.bpf_object__next_program(o, null); p != null; p = lib.bpf_object__next_program(o, p)) {
+      if (lib.bpf_program__type(p) == Libbpf.BPF_PROG_TYPE_KPROBE) {
+        int rc = lib.bpf_program__set_expected_attach_type(p, Libbpf.BPF_TRACE_UPROBE_MULTI);
+        if (rc != 0) {
+          throw new BpfException("set expected attach type", lib.bpf_program__name(p), null, "object=" + name,
+              -rc, "uprobe-multi");
+        }
+      }
+    }
+    uprobeMulti = true;
+  }
+
+  /** Whether {@link #useUprobeMulti()} was called. */
+  public boolean usesUprobeMulti() {
+    return uprobeMulti;
+  }
+
+  /**
+   * Attaches a program (loaded after {@link #useUprobeMulti()}) to many instructions of a binary with one
+   * uprobe-multi link ({@code BPF_LINK_CREATE}, {@code BPF_TRACE_UPROBE_MULTI}, kernel 6.6).
+   *
+   * @param pid the only process to trace, or -1 for every process running the binary
+   * @param fileOffsets the instructions' offsets in the file
+   * @param cookies one bpf_get_attach_cookie value per offset
+   */
+  public UprobeMultiLink attachUprobeMulti(String program, int pid, String binaryPath, long[] fileOffsets,
+      long[] cookies) {
+    requireNonNull(program, "program");
+    requireNonNull(binaryPath, "binaryPath");
+    if (fileOffsets.length == 0 || cookies.length != fileOffsets.length) {
+      throw new IllegalArgumentException("uprobe-multi " + program + ": " + fileOffsets.length + " offsets, "
+          + cookies.length + " cookies");
+    }
+    String context = "path=" + binaryPath + " offsets=" + fileOffsets.length + " first=0x"
+        + Long.toHexString(fileOffsets[0]);
+    Integer pidOrNull = pid >= 0 ? pid : null;
+    Pointer prog = program(program, "attach uprobe-multi", pidOrNull, context);
+    jnr.ffi.Runtime rt = Libc.runtime();
+    byte[] pathBytes = (binaryPath + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Pointer path = Memory.allocateDirect(rt, pathBytes.length, true);
+    path.put(0, pathBytes, 0, pathBytes.length);
+    Pointer offsets = Memory.allocateDirect(rt, 8L * fileOffsets.length, true);
+    Pointer cookieArray = Memory.allocateDirect(rt, 8L * cookies.length, true);
+    for (int i = 0; i < fileOffsets.length; i++) {
+      offsets.putLong(8L * i, fileOffsets[i]);
+      cookieArray.putLong(8L * i, cookies[i]);
+    }
+    // union bpf_attr, link_create: prog_fd@0 target_fd@4 attach_type@8 flags@12, uprobe_multi: path@16
+    // offsets@24 ref_ctr_offsets@32 cookies@40 cnt@48 flags@52 pid@56.
+    Pointer attr = Memory.allocateDirect(rt, UPROBE_MULTI_ATTR_SIZE, true);
+    attr.putInt(0, Libbpf.lib().bpf_program__fd(prog));
+    attr.putInt(8, Libbpf.BPF_TRACE_UPROBE_MULTI);
+    attr.putLong(16, path.address());
+    attr.putLong(24, offsets.address());
+    attr.putLong(40, cookieArray.address());
+    attr.putInt(48, fileOffsets.length);
+    attr.putInt(56, Math.max(0, pid));
+    long fd = Libc.lib().syscall(sysBpf(), Libbpf.BPF_LINK_CREATE, attr, UPROBE_MULTI_ATTR_SIZE);
+    if (fd < 0) {
+      throw new BpfException("attach uprobe-multi", program, pidOrNull, context, Libc.lastErrno(),
+          "BPF_LINK_CREATE refused");
+    }
+    UprobeMultiLink l = new UprobeMultiLink(program, pid, binaryPath, fileOffsets, (int) fd);
+    LOG.debug("attached program={} {}", program, l.target());
+    return l;
+  }
+
+  private static final int UPROBE_MULTI_ATTR_SIZE = 64;
+
+  /** The bpf(2) system call number of this architecture. */
+  private static long sysBpf() {
+    String arch = System.getProperty("os.arch", "");
+    return arch.equals("aarch64") ? 280 : 321;
   }
 
   /**

@@ -31,6 +31,10 @@ final class Libbpf {
   static final int BPF_MAP_TYPE_LRU_PERCPU_HASH = 10;
   static final int BPF_MAP_TYPE_RINGBUF = 27;
   static final int BPF_PROG_TYPE_KPROBE = 2;
+  /** enum bpf_attach_type BPF_TRACE_UPROBE_MULTI (kernel 6.6). */
+  static final int BPF_TRACE_UPROBE_MULTI = 48;
+  /** enum bpf_cmd BPF_LINK_CREATE. */
+  static final int BPF_LINK_CREATE = 28;
   static final int BPF_PROG_TYPE_SOCK_OPS = 13;
   static final int BPF_PROG_TYPE_SK_MSG = 16;
   static final int BPF_MAP_TYPE_SOCKHASH = 18;
@@ -64,6 +68,10 @@ final class Libbpf {
 
     /** {@code bool autoload} passed as an int (0/1): the C ABI reads the low byte of the register. */
     int bpf_program__set_autoload(Pointer prog, int autoload);
+
+    int bpf_program__set_expected_attach_type(Pointer prog, int type);
+
+    int bpf_program__type(Pointer prog);
 
     int libbpf_probe_bpf_helper(int progType, int helperId, Pointer opts);
 

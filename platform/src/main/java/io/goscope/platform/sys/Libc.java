@@ -27,6 +27,11 @@ final class Libc {
 
     int open(String path, int flags);
 
+    int malloc_trim(@size_t long pad);
+
+    /** syscall(2) with the three arguments of bpf(2); the call is variadic, these are its integer-class arguments. */
+    long syscall(long number, long cmd, Pointer attr, long size);
+
     int fcntl(int fd, int cmd, int arg);
 
     int statfs(String path, Pointer buf);

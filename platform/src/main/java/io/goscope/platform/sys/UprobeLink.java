@@ -45,6 +45,11 @@ public final class UprobeLink implements BpfLink {
   }
 
   @Override
+  public int uprobeCount() {
+    return 1;
+  }
+
+  @Override
   public String target() {
     return "uprobe " + binaryPath + " pid=" + pid + " offset=0x" + Long.toHexString(fileOffset);
   }

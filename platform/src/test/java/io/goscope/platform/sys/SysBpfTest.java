@@ -143,6 +143,41 @@ class SysBpfTest {
     }
   }
 
+  /** The same program through a uprobe-multi link (kernel 6.6): every call, its cookie, for one pid; no fd left. */
+  @Test
+  void uprobeMultiLinkDeliversEveryCallWithItsCookie() throws Exception {
+    java.util.Optional<String> why = BpfFeatures.uprobeMultiUnavailableReason();
+    if (why.isPresent()) {
+      io.goscope.testing.BpfAssumptions.skipOrFail(why.get());
+    }
+    int calls = 500;
+    int baseline = SysTestPrograms.openFds();
+    List<Call> got = new ArrayList<>();
+    Path start = tmp.resolve("start-multi");
+    try (BpfMap ring = BpfMap.createRingBuffer("gs_test_multi", 1 << 20);
+        BpfObject o = BpfObject.open("sys_test", object)) {
+      o.setConstant("goscope_source", SOURCE_ID);
+      o.setConstant("test_constant", CONSTANT);
+      o.setConstant("test_small_constant", 0xAB);
+      o.reuseMap("goscope_events", ring);
+      o.useUprobeMulti();
+      o.load();
+      Process p = startProgram(calls, start, 0, 0);
+      try (UprobeMultiLink link = o.attachUprobeMulti("test_uprobe", (int) p.pid(), program.toString(),
+              new long[] {workOffset}, new long[] {COOKIE});
+          RingBufferReader reader = new RingBufferReader(ring)) {
+        assertEquals(1, link.uprobeCount());
+        runToEnd(p, start);
+        reader.drain(r -> got.add(Call.decode(r)));
+        link.close();
+        assertTrue(link.isClosed());
+      }
+      assertCalls(got, calls, p.pid());
+      assertThrows(IllegalStateException.class, () -> o.useUprobeMulti(), "after load");
+    }
+    assertEquals(baseline, SysTestPrograms.openFds(), "fds");
+  }
+
   @Test
   void pollerDrainsASmallRingThatWrapsManyTimes() throws Exception {
     int calls = 3000;
