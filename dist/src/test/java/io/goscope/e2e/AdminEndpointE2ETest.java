@@ -63,7 +63,7 @@ class AdminEndpointE2ETest {
         assertEquals(REQUESTS, m.value("goscope_spans_exported_total{}"));
         assertEquals(1, m.value("goscope_processes_instrumented{}"));
         assertEquals(REQUESTS, m.value("goscope_records_total{probe_set=nethttp}"), "one record per request");
-        Matcher uprobes = Pattern.compile("uprobes=\\{nethttp=(\\d+)[,}]").matcher(attached);
+        Matcher uprobes = Pattern.compile("uprobes=\\{[^}]*\\bnethttp=(\\d+)").matcher(attached);
         assertTrue(uprobes.find(), attached);
         assertEquals(Integer.parseInt(uprobes.group(1)), m.value("goscope_probes_attached{probe_set=nethttp}"));
         assertEquals(0, m.value("goscope_spans_dropped_total{reason=queue_full}"));
