@@ -33,6 +33,14 @@ public record ProbePlan(
   }
 
   /**
+   * Whether the set does not apply to the binary at all (it does not link the set's library, see
+   * {@link io.goscope.api.ProbeSetDescriptor#librarySymbols()}): not a failure, nothing to warn about.
+   */
+  public boolean notApplicable() {
+    return failure != null && failure.startsWith(FunctionPlan.NOT_APPLICABLE);
+  }
+
+  /**
    * The resolved constants (BPF global name → value): the offsets of the fields that were found (when several fields
    * name one constant, the first one found) and the versioned constants that apply to this binary.
    */
