@@ -60,6 +60,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u64 off_stream_method = OFFSET_UNSET;        /* transport.Stream.method  string */
 const volatile __u64 off_server_stream_stream = 0;            /* transport.ServerStream.Stream (>= 1.69) */
 const volatile __u64 off_status_s = 0;                        /* internal/status.Status.s  *spb.Status */
+const volatile __u64 off_error_s = OFFSET_UNSET;              /* internal/status.Error.s  *Status (>= 1.3x) */
+const volatile __u64 off_error_e = OFFSET_UNSET;              /* internal/status.Error.e  *spb.Status (older) */
 const volatile __u64 off_spb_status_code = OFFSET_UNSET;      /* genproto rpc/status.Status.Code  int32 */
 const volatile __u64 off_spb_status_message = OFFSET_UNSET;   /* genproto rpc/status.Status.Message  string */
 const volatile __u64 off_h2s_remote_addr = OFFSET_UNSET;      /* transport.http2Server.remoteAddr  net.Addr (< 1.60) */
@@ -447,11 +449,22 @@ static __always_inline void client_emit(struct client_call *c, __u32 tgid, __u64
 	e->error_code = -1;
 	e->error_text_len = -1;
 	if (err_itab && err_data) {
-		/* The error's first words, read both ways: a *status.Error {s *spb.Status}, an *errors.errorString {s}. */
+		/* The error read both ways: a *status.Error ({s *Status}, or {e *spb.Status} in older releases), and an
+		 * *errors.errorString {s string}; the decoder (and the checks in spb_code) tell which it was. */
 		struct go_string first = {};
 		if (bpf_probe_read_user(&first, sizeof(first), (const void *)err_data) == 0) {
-			if (first.ptr && off_spb_status_code != OFFSET_UNSET)
-				e->error_code = spb_code((__u64)first.ptr);
+			if (off_spb_status_code != OFFSET_UNSET) {
+				__u64 spb = 0;
+				if (off_error_s != OFFSET_UNSET) {
+					__u64 st = go_read_u64((const void *)err_data, off_error_s);
+					if (st)
+						spb = go_read_u64((const void *)st, off_status_s);
+				} else if (off_error_e != OFFSET_UNSET) {
+					spb = go_read_u64((const void *)err_data, off_error_e);
+				}
+				if (spb)
+					e->error_code = spb_code(spb);
+			}
 			if (first.ptr && first.len >= 0 && first.len <= 4096) {
 				__u64 n = (__u64)first.len;
 				barrier_var(n);

@@ -49,6 +49,9 @@ public final class GrpcProbeSet implements ProbeSet {
   static final List<StructField> STATUS_FIELDS =
       List.of(
           new StructField(GRPC, GRPC + "/internal/status.Status", "s", "off_status_s"),
+          // A status error: {s *Status} since grpc-go 1.3x, {e *spb.Status} before.
+          new StructField(GRPC, GRPC + "/internal/status.Error", "s", "off_error_s"),
+          new StructField(GRPC, GRPC + "/internal/status.Error", "e", "off_error_e"),
           // The generated google.rpc.Status: its own module since 2023, part of genproto before.
           new StructField("google.golang.org/genproto/googleapis/rpc",
               "google.golang.org/genproto/googleapis/rpc/status.Status", "Code", "off_spb_status_code"),
