@@ -498,7 +498,7 @@ class GrpcE2ETest {
       this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     }
 
-    static GoClient start(Path binary, String target) throws IOException {
+    static GoClient start(Path binary, String target) throws IOException, InterruptedException {
       Process p = new ProcessBuilder(binary.toString(), "-role", "client", "-target", target)
           .redirectError(ProcessBuilder.Redirect.DISCARD).start();
       GoClient c = new GoClient(p);

@@ -10,6 +10,7 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -53,26 +54,30 @@ final class JavaEcho {
     EchoServer() throws IOException {
       server = NettyServerBuilder
           .forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), InsecureServerCredentials.create())
-          .addService(ServerServiceDefinition.builder(SERVICE).addMethod(UNARY, (call, headers) -> {
-            call.request(1);
-            return new ServerCall.Listener<>() {
-              @Override
-              public void onMessage(StringValue message) {
-                synchronized (seen) {
-                  seen.add(new Seen(message.getValue(), headers.get(TRACEPARENT)));
-                }
-                if (message.getValue().equals("notfound")) {
-                  call.close(Status.NOT_FOUND.withDescription("no such thing"), new Metadata());
-                  return;
-                }
-                call.sendHeaders(new Metadata());
-                call.sendMessage(StringValue.of("echo:" + message.getValue()));
-                call.close(Status.OK, new Metadata());
-              }
-            };
-          }).build())
+          .addService(ServerServiceDefinition.builder(SERVICE).addMethod(UNARY, handler()).build())
           .build()
           .start();
+    }
+
+    private ServerCallHandler<StringValue, StringValue> handler() {
+      return (call, headers) -> {
+        call.request(1);
+        return new ServerCall.Listener<StringValue>() {
+          @Override
+          public void onMessage(StringValue message) {
+            synchronized (seen) {
+              seen.add(new Seen(message.getValue(), headers.get(TRACEPARENT)));
+            }
+            if (message.getValue().equals("notfound")) {
+              call.close(Status.NOT_FOUND.withDescription("no such thing"), new Metadata());
+              return;
+            }
+            call.sendHeaders(new Metadata());
+            call.sendMessage(StringValue.of("echo:" + message.getValue()));
+            call.close(Status.OK, new Metadata());
+          }
+        };
+      };
     }
 
     int port() {
