@@ -480,6 +480,84 @@ class GrpcE2ETest {
     assertNull(p.attributes().get("network.peer.port"), "low cardinality: no peer on the metric");
   }
 
+  /**
+   * Where the offsets came from: DWARF in default builds, the binary's own type metadata in stripped ones (as
+   * {@code goscope inspect} reports them), and the bundled table alone gives the same offsets as DWARF for the
+   * module releases it covers.
+   */
+  @Test
+  @Order(6)
+  void offsetsResolveFromDwarfTypeMetadataAndTheBundledTable() throws Exception {
+    String method = "google.golang.org/grpc/internal/transport.Stream.method";
+    String code = "google.golang.org/genproto/googleapis/rpc/status.Status.Code";
+    String fields = "golang.org/x/net/http2.MetaHeadersFrame.Fields";
+    for (Release r : releases) {
+      Map<String, String> sources = InspectReport.of(r.binary()).fieldSources();
+      String want = r.label().endsWith("-stripped") ? "TYPE_METADATA" : "DWARF";
+      for (String f : List.of(method, code, fields)) {
+        assertEquals(want, sources.get(f), r.label() + " " + f + ": " + sources);
+      }
+    }
+    io.goscope.api.ProbeSetDescriptor d = new io.goscope.plugins.grpc.GrpcProbeSet().descriptor();
+    io.goscope.platform.gobinary.OffsetTable table = io.goscope.platform.gobinary.OffsetTable.loadResource(
+        io.goscope.plugins.grpc.GrpcProbeSet.class.getClassLoader(), d.offsetTableResource());
+    io.goscope.platform.gobinary.FieldResolver resolver =
+        new io.goscope.platform.gobinary.FieldResolver(List.of(), null);
+    for (Release r : releases) {
+      if (!r.label().startsWith("v") || r.label().endsWith("-stripped")) {
+        continue; // GOPATH builds record no module versions for a table to match; stripped ones no DWARF
+      }
+      try (io.goscope.platform.gobinary.GoBinary b = io.goscope.platform.gobinary.GoBinary.open(r.binary())) {
+        var view = io.goscope.platform.gobinary.FieldResolver.BinaryView.of(b);
+        var tableOnly = new io.goscope.platform.gobinary.FieldResolver.BinaryView(view.name(), null,
+            view.goVersion(), view.moduleVersions(), java.util.Optional::empty, java.util.Optional::empty);
+        var fromDwarf = resolver.resolveAll(view, d.fields(), List.of());
+        var fromTable = resolver.resolveAll(tableOnly, d.fields(), List.of(table));
+        int compared = 0;
+        for (int i = 0; i < fromDwarf.size(); i++) {
+          var dwarf = fromDwarf.get(i);
+          var tabled = fromTable.get(i);
+          // The table covers the fields of modules (not the standard library's net.TCPAddr) the binary links.
+          boolean linked = view.moduleVersions().containsKey(dwarf.field().module());
+          if (dwarf.offset().isPresent() && linked) {
+            assertEquals(io.goscope.platform.gobinary.FieldSource.TABLE, tabled.source(),
+                r.label() + " " + tabled);
+            assertEquals(dwarf.offset(), tabled.offset(), r.label() + " " + dwarf.field().qualifiedName());
+            compared++;
+          }
+        }
+        assertTrue(compared >= 12, r.label() + ": " + compared + " fields compared");
+      }
+    }
+  }
+
+  /**
+   * A Go program that does not link grpc-go (the net/http demo of the whole-trace tests), selected by the same rule:
+   * the grpc set is not applicable to it, which neither fails nor warns; net/http traces it as before.
+   */
+  @Test
+  @Order(7)
+  void aBinaryWithoutGrpcGoIsSkippedSilently() throws Exception {
+    Path bin = GoBuilder.build(GoToolchain.installed(), WholeTraceE2ETest.tracedemoSource(),
+        work.resolve("grpcdemo-nogrpc"), List.of(), Map.of("CGO_ENABLED", "0"));
+    String inspect = InspectReport.of(bin).toString();
+    assertTrue(inspect.contains("not applicable: the binary does not link the library"), inspect);
+    int from = agent.lineCount();
+    try (GoServer s = GoServer.start(bin, List.of(), List.of("-role", "back"))) {
+      String line = agent.awaitLineAfter(from, l -> l.contains("process instrumented pid=" + s.launcherPid() + " "),
+          Duration.ofSeconds(60));
+      assertTrue(line.contains("nethttp="), line);
+      assertFalse(line.contains("grpc="), line);
+      assertEquals(200, s.get("/ok/nogrpc"));
+      await(x -> pidOf(x) == s.launcherPid() && x.kind().equals("SERVER"), 1);
+      List<String> noise = agent.output().subList(from, agent.lineCount()).stream()
+          .filter(l -> l.contains("pid=" + s.launcherPid()) || l.contains("grpcdemo-nogrpc"))
+          .filter(l -> l.contains("WARN") || l.contains("ERROR") || l.contains("partly")).toList();
+      // Propagation is enabled by the rule and unavailable here: that warning is about the feature, not grpc-go.
+      assertTrue(noise.stream().noneMatch(l -> l.contains("grpc:") || l.contains("set=grpc")), noise.toString());
+    }
+  }
+
   private static long count(Map<List<Object>, ReceivedHistogramPoint> latest, String name, long pid) {
     return latest.values().stream()
         .filter(p -> p.name().equals(name) && Long.valueOf(pid).equals(p.resourceAttributes().get("process.pid")))
