@@ -221,6 +221,13 @@ class GrpcE2ETest {
     return got;
   }
 
+  /** Exactly {@code n} spans match {@code p} among those received (after an {@link #await} of them all). */
+  private static List<ReceivedSpan> now(Predicate<ReceivedSpan> p, int n) {
+    List<ReceivedSpan> got = receiver.spans().stream().filter(p).toList();
+    assertEquals(n, got.size(), "spans matching; got " + got);
+    return got;
+  }
+
   private static String attr(ReceivedSpan s, String key) {
     Object v = s.attributes().get(key);
     return v == null ? null : v.toString();
@@ -247,11 +254,17 @@ class GrpcE2ETest {
         assertEquals(c.getKey() + " " + c.getValue(), r.client().call(c.getKey()), r.label());
       }
     }
+    java.util.Set<Long> pids = new java.util.HashSet<>();
+    releases.forEach(r -> {
+      pids.add(r.client().pid());
+      pids.add(r.server().launcherPid());
+    });
+    await(s -> pids.contains(pidOf(s)), 2 * CASES.size() * releases.size()); // all in, nothing more
     for (Release r : releases) {
       long clientPid = r.client().pid();
       long serverPid = r.server().launcherPid();
-      List<ReceivedSpan> clients = await(s -> pidOf(s) == clientPid && s.kind().equals("CLIENT"), CASES.size());
-      List<ReceivedSpan> servers = await(s -> pidOf(s) == serverPid && s.kind().equals("SERVER"), CASES.size());
+      List<ReceivedSpan> clients = now(s -> pidOf(s) == clientPid && s.kind().equals("CLIENT"), CASES.size());
+      List<ReceivedSpan> servers = now(s -> pidOf(s) == serverPid && s.kind().equals("SERVER"), CASES.size());
       clients = clients.stream().sorted(java.util.Comparator.comparingLong(ReceivedSpan::startEpochNanos)).toList();
       servers = servers.stream().sorted(java.util.Comparator.comparingLong(ReceivedSpan::startEpochNanos)).toList();
       String deadlineOnServer = serverDeadlineCode(r);
@@ -334,8 +347,13 @@ class GrpcE2ETest {
       } finally {
         ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
+    }
+    await(s -> TRACE_ID.equals(s.traceId()) && s.kind().equals("SERVER"), 2 * releases.size());
+    n = 0;
+    for (Release r : releases) {
+      String parent = String.format("%016x", 0x1000 + n++);
       long pid = r.server().launcherPid();
-      List<ReceivedSpan> servers = await(s -> pidOf(s) == pid && s.kind().equals("SERVER")
+      List<ReceivedSpan> servers = now(s -> pidOf(s) == pid && s.kind().equals("SERVER")
           && TRACE_ID.equals(s.traceId()), 2);
       for (ReceivedSpan s : servers) {
         assertEquals(parent, s.parentSpanId(), r.label() + ": " + s);
