@@ -5,7 +5,7 @@ MVN ?= mvn -B -ntp
 DIST := dist/target/goscope
 
 APT_PACKAGES := openjdk-17-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool golang-go \
-	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2 curl unzip
+	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2 curl unzip golang-google-grpc-dev
 
 .PHONY: deps build demo test bench clean
 
