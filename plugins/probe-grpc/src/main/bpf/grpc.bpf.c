@@ -54,31 +54,45 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define OFFSET_UNSET ((__u64)-1)
 
 /*
+ * GRPC_VERIFY_OFFSETS (GrpcBpfVerifierTest only): an included file defines GRPC_AT_<constant> for real offsets of one
+ * release, so the verifier checks every program with them, and bpf_probe_write_user, which this test's kernel may
+ * refuse, is checked as a read of the same bytes (the same bounds on the same buffers). Never set in the shipped
+ * object, whose constants the host writes before load.
+ */
+#ifdef GRPC_VERIFY_OFFSETS
+#include GRPC_VERIFY_OFFSETS
+#define GRPC_INITIAL(name, value) GRPC_AT_##name
+#define bpf_probe_write_user(dst, src, len) bpf_probe_read_user((void *)(src), (len), (dst))
+#else
+#define GRPC_INITIAL(name, value) (value)
+#endif
+
+/*
  * Struct field offsets, set by the host before load from DWARF, the binary's type metadata or the bundled offset
  * table (offsets/grpc-offsets.yaml). Names match the StructField constants in GrpcProbeSet.
  */
-const volatile __u64 off_stream_method = OFFSET_UNSET;        /* transport.Stream.method  string */
-const volatile __u64 off_server_stream_stream = 0;            /* transport.ServerStream.Stream (>= 1.69) */
-const volatile __u64 off_status_s = 0;                        /* internal/status.Status.s  *spb.Status */
-const volatile __u64 off_error_s = OFFSET_UNSET;              /* internal/status.Error.s  *Status (>= 1.3x) */
-const volatile __u64 off_error_e = OFFSET_UNSET;              /* internal/status.Error.e  *spb.Status (older) */
-const volatile __u64 off_spb_status_code = OFFSET_UNSET;      /* genproto rpc/status.Status.Code  int32 */
-const volatile __u64 off_spb_status_message = OFFSET_UNSET;   /* genproto rpc/status.Status.Message  string */
-const volatile __u64 off_h2s_remote_addr = OFFSET_UNSET;      /* transport.http2Server.remoteAddr  net.Addr (< 1.60) */
-const volatile __u64 off_h2s_local_addr = OFFSET_UNSET;       /* transport.http2Server.localAddr   net.Addr (< 1.60) */
-const volatile __u64 off_h2s_peer = OFFSET_UNSET;             /* transport.http2Server.peer  peer.Peer (>= 1.60) */
-const volatile __u64 off_peer_addr = OFFSET_UNSET;            /* peer.Peer.Addr       net.Addr */
-const volatile __u64 off_peer_local_addr = OFFSET_UNSET;      /* peer.Peer.LocalAddr  net.Addr */
-const volatile __u64 off_tcpaddr_ip = OFFSET_UNSET;           /* net.TCPAddr.IP    []byte */
-const volatile __u64 off_tcpaddr_port = OFFSET_UNSET;         /* net.TCPAddr.Port  int */
-const volatile __u64 off_meta_fields = OFFSET_UNSET;          /* x/net http2.MetaHeadersFrame.Fields */
-const volatile __u64 off_cc_target = OFFSET_UNSET;            /* grpc.ClientConn.target  string */
+const volatile __u64 off_stream_method = GRPC_INITIAL(off_stream_method, OFFSET_UNSET);        /* transport.Stream.method  string */
+const volatile __u64 off_server_stream_stream = GRPC_INITIAL(off_server_stream_stream, 0);            /* transport.ServerStream.Stream (>= 1.69) */
+const volatile __u64 off_status_s = GRPC_INITIAL(off_status_s, 0);                        /* internal/status.Status.s  *spb.Status */
+const volatile __u64 off_error_s = GRPC_INITIAL(off_error_s, OFFSET_UNSET);              /* internal/status.Error.s  *Status (>= 1.3x) */
+const volatile __u64 off_error_e = GRPC_INITIAL(off_error_e, OFFSET_UNSET);              /* internal/status.Error.e  *spb.Status (older) */
+const volatile __u64 off_spb_status_code = GRPC_INITIAL(off_spb_status_code, OFFSET_UNSET);      /* genproto rpc/status.Status.Code  int32 */
+const volatile __u64 off_spb_status_message = GRPC_INITIAL(off_spb_status_message, OFFSET_UNSET);   /* genproto rpc/status.Status.Message  string */
+const volatile __u64 off_h2s_remote_addr = GRPC_INITIAL(off_h2s_remote_addr, OFFSET_UNSET);      /* transport.http2Server.remoteAddr  net.Addr (< 1.60) */
+const volatile __u64 off_h2s_local_addr = GRPC_INITIAL(off_h2s_local_addr, OFFSET_UNSET);       /* transport.http2Server.localAddr   net.Addr (< 1.60) */
+const volatile __u64 off_h2s_peer = GRPC_INITIAL(off_h2s_peer, OFFSET_UNSET);             /* transport.http2Server.peer  peer.Peer (>= 1.60) */
+const volatile __u64 off_peer_addr = GRPC_INITIAL(off_peer_addr, OFFSET_UNSET);            /* peer.Peer.Addr       net.Addr */
+const volatile __u64 off_peer_local_addr = GRPC_INITIAL(off_peer_local_addr, OFFSET_UNSET);      /* peer.Peer.LocalAddr  net.Addr */
+const volatile __u64 off_tcpaddr_ip = GRPC_INITIAL(off_tcpaddr_ip, OFFSET_UNSET);           /* net.TCPAddr.IP    []byte */
+const volatile __u64 off_tcpaddr_port = GRPC_INITIAL(off_tcpaddr_port, OFFSET_UNSET);         /* net.TCPAddr.Port  int */
+const volatile __u64 off_meta_fields = GRPC_INITIAL(off_meta_fields, OFFSET_UNSET);          /* x/net http2.MetaHeadersFrame.Fields */
+const volatile __u64 off_cc_target = GRPC_INITIAL(off_cc_target, OFFSET_UNSET);            /* grpc.ClientConn.target  string */
 /* Propagation. */
-const volatile __u64 off_framer_w = OFFSET_UNSET;             /* x/net http2.Framer.w     io.Writer */
-const volatile __u64 off_framer_wbuf = OFFSET_UNSET;          /* x/net http2.Framer.wbuf  []byte */
-const volatile __u64 off_bufwriter_buf = OFFSET_UNSET;        /* transport.bufWriter.buf  []byte (< 1.8x) */
-const volatile __u64 off_bufwriter_buf_handle = OFFSET_UNSET; /* transport.bufWriter.bufHandle  *[]byte (newer) */
-const volatile __u64 off_bufwriter_offset = OFFSET_UNSET;     /* transport.bufWriter.offset  int */
+const volatile __u64 off_framer_w = GRPC_INITIAL(off_framer_w, OFFSET_UNSET);             /* x/net http2.Framer.w     io.Writer */
+const volatile __u64 off_framer_wbuf = GRPC_INITIAL(off_framer_wbuf, OFFSET_UNSET);          /* x/net http2.Framer.wbuf  []byte */
+const volatile __u64 off_bufwriter_buf = GRPC_INITIAL(off_bufwriter_buf, OFFSET_UNSET);        /* transport.bufWriter.buf  []byte (< 1.8x) */
+const volatile __u64 off_bufwriter_buf_handle = GRPC_INITIAL(off_bufwriter_buf_handle, OFFSET_UNSET); /* transport.bufWriter.bufHandle  *[]byte (newer) */
+const volatile __u64 off_bufwriter_offset = GRPC_INITIAL(off_bufwriter_offset, OFFSET_UNSET);     /* transport.bufWriter.offset  int */
 
 /* ---------------------------------------------------------------------------------------------------------------
  * Per-call state, keyed by the g pointer and tgid: a function runs on one goroutine, which cannot exit (and its g be

@@ -55,6 +55,52 @@ class GrpcBpfVerifierTest {
     }
   }
 
+  /**
+   * The same programs with the offsets of two real layouts (grpc-go 1.33 and 1.85, {@code src/test/resources/verifier})
+   * compiled in as their initial values ({@code GRPC_VERIFY_OFFSETS}), so that no branch is pruned for an unknown
+   * offset: the verifier checks the whole of every program, the propagation programs' frame checks included. Their
+   * {@code bpf_probe_write_user} calls are compiled as reads of the same bytes, which a locked-down kernel allows.
+   */
+  @Test
+  void objectWithRealOffsetsPassesTheVerifier() throws Exception {
+    requireEnvironment();
+    Path root = goscopeRoot();
+    Path work = Files.createDirectories(Path.of("target", "verifier-test")).toAbsolutePath();
+    for (String layout : List.of("v1.33", "v1.85.0")) {
+      Path offsets = root.resolve("plugins/probe-grpc/src/test/resources/verifier/offsets-" + layout + ".h");
+      Path object = work.resolve("grpc-" + layout + ".bpf.o");
+      run(List.of(root.resolve("bpf-programs/build-bpf.sh").toString(),
+          root.resolve("plugins/probe-grpc/src/main/bpf/grpc.bpf.c").toString(), object.toString(),
+          "-DGRPC_VERIFY_OFFSETS=\"" + offsets + "\""), "compile " + layout);
+      Path pins = BPFFS.resolve("gs_grpc_verifier_" + layout.replace('.', '_') + "_" + ProcessHandle.current().pid());
+      try {
+        run(List.of("bpftool", "prog", "loadall", object.toString(), pins.toString()), "bpftool loadall " + layout);
+        assertTrue(Files.exists(pins.resolve("grpc_inject_frame_return")), layout);
+        assertTrue(Files.exists(pins.resolve("grpc_server_entry")), layout);
+      } finally {
+        deleteRecursively(pins);
+      }
+    }
+  }
+
+  private static void run(List<String> command, String what) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), what + " timed out");
+    assertEquals(0, p.exitValue(), what + ":\n" + out);
+  }
+
+  private static Path goscopeRoot() {
+    String prop = System.getProperty("goscope.root");
+    Path start = prop != null ? Path.of(prop) : Path.of("").toAbsolutePath();
+    for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {
+      if (Files.isDirectory(p.resolve("bpf-programs/include"))) {
+        return p;
+      }
+    }
+    throw new IllegalStateException("cannot find the goscope root (bpf-programs/include) above " + start);
+  }
+
   private static void requireEnvironment() throws IOException, InterruptedException {
     String reason = null;
     Process id = new ProcessBuilder("id", "-u").start();
