@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Go's internal register ABI (Go >= 1.17) and Go runtime value layouts.
+ * Go's internal register ABI (Go >= 1.17 on amd64, 1.18 on arm64) and Go runtime value layouts.
  *   amd64: integer args in RAX, RBX, RCX, RDI, RSI, R8, R9, R10, R11; the current goroutine (g) in R14.
  *   arm64: integer args in R0..R15; g in R28.
  * An interface value occupies two registers (itab/type, data); a string two (ptr, len).
+ * build-bpf.sh compiles every object once per architecture (-D__TARGET_ARCH_x86 / -D__TARGET_ARCH_arm64).
  */
 #ifndef GOSCOPE_GO_ABI_H
 #define GOSCOPE_GO_ABI_H
@@ -22,16 +23,22 @@
 #define GO_ARG9(r) ((r)->r11)
 #define GO_G(r) ((r)->r14)
 #elif defined(__TARGET_ARCH_arm64)
-#define GO_ARG1(r) ((r)->regs[0])
-#define GO_ARG2(r) ((r)->regs[1])
-#define GO_ARG3(r) ((r)->regs[2])
-#define GO_ARG4(r) ((r)->regs[3])
-#define GO_ARG5(r) ((r)->regs[4])
-#define GO_ARG6(r) ((r)->regs[5])
-#define GO_ARG7(r) ((r)->regs[6])
-#define GO_ARG8(r) ((r)->regs[7])
-#define GO_ARG9(r) ((r)->regs[8])
-#define GO_G(r) ((r)->regs[28])
+/*
+ * arm64 has no x86-style struct pt_regs for user space: the uprobe context is the kernel's struct pt_regs, which
+ * begins with the uapi struct user_pt_regs {regs[31], sp, pc, pstate} of <asm/ptrace.h> (read the way libbpf's
+ * bpf_tracing.h does for arm64). Programs keep declaring `struct pt_regs *ctx`, an incomplete type here.
+ */
+#define GO_ARM64_REGS(r) ((const volatile struct user_pt_regs *)(r))
+#define GO_ARG1(r) (GO_ARM64_REGS(r)->regs[0])
+#define GO_ARG2(r) (GO_ARM64_REGS(r)->regs[1])
+#define GO_ARG3(r) (GO_ARM64_REGS(r)->regs[2])
+#define GO_ARG4(r) (GO_ARM64_REGS(r)->regs[3])
+#define GO_ARG5(r) (GO_ARM64_REGS(r)->regs[4])
+#define GO_ARG6(r) (GO_ARM64_REGS(r)->regs[5])
+#define GO_ARG7(r) (GO_ARM64_REGS(r)->regs[6])
+#define GO_ARG8(r) (GO_ARM64_REGS(r)->regs[7])
+#define GO_ARG9(r) (GO_ARM64_REGS(r)->regs[8])
+#define GO_G(r) (GO_ARM64_REGS(r)->regs[28])
 #else
 #error "define __TARGET_ARCH_x86 or __TARGET_ARCH_arm64"
 #endif

@@ -5,5 +5,6 @@
  * has no programs of its own.
  */
 #include "goscope_context.h"
+#include "goscope_sockmsg.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Analysis benchmark: cold analysis time, retained heap and cached re-analysis of large Go binaries.
-# Budget (issue): a 50 MB stripped binary analysed in <= 300 ms with <= 64 MB heap; cached <= 5 ms.
+# Budgets (issues 3, 11): a 50 MB stripped binary analysed in <= 300 ms, a 200 MB one in <= 1 s, both with
+# <= 64 MB heap; cached <= 5 ms; a node with 50 different Go binaries parses each once.
 #
 # Usage: dist/bench/analysis.sh [packages funcsPerPackage] [extra binaries...]
-#   Generates a big net/http program (default 100 packages x 400 functions, stripped -s -w), builds it with the
-#   local Go toolchain (GOPATH mode) and measures it, plus esbuild when GOSCOPE_ESBUILD points at it.
+#   Generates a big net/http program (default 100 packages x 400 functions, stripped -s -w), builds it (GOPATH
+#   mode) and measures it, plus esbuild when GOSCOPE_ESBUILD points at it.
+#   GO=go1.27.3  build with that Go release (fetched through the module proxy) instead of Debian's golang-go
+#   MANY=50      also measure a node of MANY different Go binaries (3 pods each, 4 reconciles)
+#   XMX=64m      the JVM heap limit (default 64m, the budget)
 # Needs: platform test classes compiled (mvn -o -q -pl platform -am test-compile).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -19,9 +23,16 @@ if [[ ! -s "$cp_file" ]]; then
 fi
 cd "$root/platform"
 cp="target/test-classes:target/classes:$(cat "$cp_file")"
-args=(--generate target/bench-bigapp "$packages" "$funcs")
+args=()
+if [[ -n "${GO:-}" ]]; then
+  args+=(--go "$GO")
+fi
+args+=(--generate target/bench-bigapp "$packages" "$funcs")
+if [[ -n "${MANY:-}" ]]; then
+  args+=(--many target/bench-many "$MANY")
+fi
 if [[ -n "${GOSCOPE_ESBUILD:-}" && -f "$GOSCOPE_ESBUILD" ]]; then
   args+=("$GOSCOPE_ESBUILD")
 fi
 args+=("$@")
-exec java -Xmx512m -XX:+UseSerialGC -cp "$cp" io.goscope.bench.AnalysisBenchmark "${args[@]}"
+exec java -Xmx"${XMX:-64m}" -XX:+UseSerialGC -cp "$cp" io.goscope.bench.AnalysisBenchmark "${args[@]}"

@@ -1,7 +1,8 @@
 // tracedemo: the front and back services of the whole-trace end-to-end tests. Standard library only, so that every
 // toolchain of the test matrix builds it in GOPATH mode.
 //
-// Back (-role back): /ok 200, /missing 404, /fail 500, /slow 20 ms then 200; any sub-path.
+// Back (-role back): /ok 200 (body "ok <traceparent received> <number of traceparent headers>"), /missing 404,
+// /fail 500, /slow 20 ms then 200; any sub-path.
 //
 // Front (-role front -back URL): its handlers call the back service with an http.Client (HTTP/1.1 for http://,
 // HTTP/2 over TLS for https://, trusting -back-cert):
@@ -12,11 +13,15 @@
 //	/pool/{id}     hands a call to a worker goroutine started at program start (its span must not inherit this
 //	               request's context); answers 200
 //	/own/{id}      a call that carries a traceparent header the application set itself
+//	/down/{id}     a call to a port nobody listens on (a transport error); answers 502
 //	/missing       404 without calling anything
 //	/fail          500 without calling anything
 //
-// Usage: tracedemo -role back|front [-addr 127.0.0.1:0] [-back URL] [-back-cert file] [-tls-cert-out file]
-// It prints "listening <addr> pid=<pid>" on stdout once it accepts connections.
+// CLI (-role cli -back URL [-hold d]): one GET of back/ok/cli/<pid> as soon as it starts, then it exits (after
+// holding d, e.g. to be seen running once).
+//
+// Usage: tracedemo -role back|front|cli [-addr 127.0.0.1:0] [-back URL] [-back-cert file] [-tls-cert-out file]
+// A server prints "listening <addr> pid=<pid>" on stdout once it accepts connections.
 package main
 
 import (
@@ -126,6 +131,12 @@ func front(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fmt.Fprintln(w, "own done")
+	case strings.HasPrefix(p, "/down/"):
+		resp, err := client.Get("http://127.0.0.1:1" + p)
+		if err == nil {
+			resp.Body.Close()
+		}
+		http.Error(w, "back service down", http.StatusBadGateway)
 	case strings.HasPrefix(p, "/fail"):
 		http.Error(w, "deliberate failure", http.StatusInternalServerError)
 	default:
@@ -137,7 +148,8 @@ func back(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/ok"):
-		fmt.Fprintln(w, "ok", r.Header.Get("Traceparent"))
+		// What arrived: the traceparent and how many traceparent headers (propagation must never add a second).
+		fmt.Fprintln(w, "ok", r.Header.Get("Traceparent"), len(r.Header.Values("Traceparent")))
 	case strings.HasPrefix(p, "/missing"):
 		http.NotFound(w, r)
 	case strings.HasPrefix(p, "/fail"):
@@ -183,6 +195,7 @@ func main() {
 	flag.StringVar(&backURL, "back", "", "the back service's base URL (front)")
 	backCert := flag.String("back-cert", "", "PEM certificate to trust for an https back service (front)")
 	certOut := flag.String("tls-cert-out", "", "serve HTTPS (h2 and HTTP/1.1) with a self-signed certificate written here")
+	hold := flag.Duration("hold", 0, "how long the cli waits before it exits")
 	flag.Parse()
 
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true}
@@ -196,6 +209,14 @@ func main() {
 		transport.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
 	client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	if *role == "cli" {
+		err := get(fmt.Sprintf("/ok/cli/%d", os.Getpid()), nil)
+		time.Sleep(*hold)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	go worker()
 
 	handler := http.HandlerFunc(back)

@@ -39,6 +39,7 @@
 #include "nethttp_event.h"
 #include "goscope_context.h"
 #include "goscope_w3c.h"
+#include "goscope_sockmsg.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -527,7 +528,8 @@ struct header_key {
 struct pending_h1 {
 	struct gs_span_ctx ctx;
 	__u8 outcome; /* NETHTTP_PROPAGATION_* */
-	__u8 _pad[7];
+	__u8 tls;     /* an https URL: bytes on the socket are ciphertext */
+	__u8 _pad[6];
 };
 
 struct {
@@ -609,6 +611,7 @@ int nethttp_client_entry(struct pt_regs *ctx)
 		return 0;
 	struct header_key hk = {.header = header, .tgid = k.tgid};
 	struct pending_h1 p = {.ctx = {.trace_flags = c->span.trace.trace_flags, .origin = GS_ORIGIN_LOCAL}};
+	p.tls = c->ev.scheme_len == 5 && c->ev.scheme[0] == 'h' && c->ev.scheme[4] == 's';
 	__builtin_memcpy(p.ctx.trace_id, c->span.trace.trace_id, 16);
 	__builtin_memcpy(p.ctx.span_id, c->span.trace.span_id, 8);
 	bpf_map_update_elem(&nethttp_pending_h1, &hk, &p, BPF_ANY);
@@ -640,8 +643,14 @@ int nethttp_client_return(struct pt_regs *ctx)
 		struct header_key hk = {.header = c->header, .tgid = k.tgid};
 		struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &hk);
 		if (p) {
-			if (p->outcome != NETHTTP_PROPAGATION_NONE)
+			if (p->outcome == NETHTTP_PROPAGATION_ARMED) {
+				__u64 token = 0;
+				__builtin_memcpy(&token, c->span.trace.span_id, 8);
+				propagation = gs_sock_outcome_take(token) ? NETHTTP_PROPAGATION_INJECTED
+									  : NETHTTP_PROPAGATION_MISSED;
+			} else if (p->outcome != NETHTTP_PROPAGATION_NONE) {
 				propagation = p->outcome;
+			}
 			bpf_map_delete_elem(&nethttp_pending_h1, &hk);
 		}
 	}
@@ -714,14 +723,21 @@ static __always_inline int read_bufio_writer(__u64 bw, struct bufio_writer *out)
 	return 0;
 }
 
-SEC("uprobe")
-int nethttp_inject_h1_entry(struct pt_regs *ctx)
+/*
+ * Entry of Header.writeSubset: a request registered at roundTrip starts writing its header lines; remembers where
+ * they go. disarm: (socket mode) the thread's previous mark goes first, so it can never reach this request.
+ */
+static __always_inline int h1_write_entry(struct pt_regs *ctx, int disarm)
 {
 	struct header_key hk = {.header = GO_ARG1(ctx), .tgid = bpf_get_current_pid_tgid() >> 32};
 	if (!hk.header)
 		return 0;
 	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &hk);
-	if (!p || p->outcome != NETHTTP_PROPAGATION_NONE)
+	if (!p)
+		return 0;
+	if (disarm)
+		gs_sock_disarm();
+	if (p->outcome != NETHTTP_PROPAGATION_NONE)
 		return 0;
 	struct h1_write wr = {.hk = hk, .bw = GO_ARG3(ctx)};
 	struct bufio_writer w = {};
@@ -740,6 +756,12 @@ int nethttp_inject_h1_entry(struct pt_regs *ctx)
 	return 0;
 }
 
+SEC("uprobe")
+int nethttp_inject_h1_entry(struct pt_regs *ctx)
+{
+	return h1_write_entry(ctx, 0);
+}
+
 /* Whether "traceparent:" starts a line in sb->b[0..n) (b[0] is the CRLF's '\n' before the first line). */
 static __always_inline void scan_own_traceparent(struct scan_buf *sb, __s32 n)
 {
@@ -754,13 +776,15 @@ static __always_inline void scan_own_traceparent(struct scan_buf *sb, __s32 n)
 	}
 }
 
-/* Decides and writes, for the writeSubset call in wr that just returned; returns the NETHTTP_PROPAGATION_ outcome. */
-static __always_inline __u8 inject_h1(const struct h1_write *wr, const struct gs_span_ctx *span)
+/*
+ * The header lines the writeSubset call in wr wrote, scanned for the application's own traceparent: 0 and the
+ * buffered writer in *w when they are all in the buffer and none is a traceparent, else the outcome to record.
+ */
+static __always_inline __u8 check_h1(const struct h1_write *wr, struct bufio_writer *w, struct scan_buf **sbp)
 {
-	struct bufio_writer w = {};
 	char head[16] = {};
-	if (read_bufio_writer(wr->bw, &w) != 0 || (__u64)w.buf.ptr != wr->buf || w.n < wr->n ||
-	    w.n - wr->n > H1_SCAN_MAX - 1 || bpf_probe_read_user(head, sizeof(head), w.buf.ptr) != 0 ||
+	if (read_bufio_writer(wr->bw, w) != 0 || (__u64)w->buf.ptr != wr->buf || w->n < wr->n ||
+	    w->n - wr->n > H1_SCAN_MAX - 1 || bpf_probe_read_user(head, sizeof(head), w->buf.ptr) != 0 ||
 	    !same_bytes(head, wr->head, sizeof(head)))
 		return NETHTTP_PROPAGATION_UNSURE; /* flushed or replaced meanwhile: the header bytes are not all here */
 	__u32 zero = 0;
@@ -768,16 +792,28 @@ static __always_inline __u8 inject_h1(const struct h1_write *wr, const struct gs
 	if (!sb)
 		return NETHTTP_PROPAGATION_UNSURE;
 	/* From the '\n' before the first header line written by this call to the end of the buffer. */
-	__u64 n = (__u64)(w.n - wr->n + 1);
+	__u64 n = (__u64)(w->n - wr->n + 1);
 	barrier_var(n);
 	if (n > H1_SCAN_MAX)
 		n = H1_SCAN_MAX;
-	if (bpf_probe_read_user(sb->b, n, (const char *)w.buf.ptr + wr->n - 1) != 0)
+	if (bpf_probe_read_user(sb->b, n, (const char *)w->buf.ptr + wr->n - 1) != 0)
 		return NETHTTP_PROPAGATION_UNSURE;
 	sb->n = (__s32)n;
 	scan_own_traceparent(sb, sb->n);
 	if (sb->traceparent >= 0)
 		return NETHTTP_PROPAGATION_OWN;
+	*sbp = sb;
+	return 0;
+}
+
+/* Decides and writes, for the writeSubset call in wr that just returned; returns the NETHTTP_PROPAGATION_ outcome. */
+static __always_inline __u8 inject_h1(const struct h1_write *wr, const struct gs_span_ctx *span)
+{
+	struct bufio_writer w = {};
+	struct scan_buf *sb = NULL;
+	__u8 checked = check_h1(wr, &w, &sb);
+	if (checked != 0 || !sb)
+		return checked ? checked : NETHTTP_PROPAGATION_UNSURE;
 	if (w.n + H1_LINE_LEN > w.buf.len)
 		return NETHTTP_PROPAGATION_UNSURE; /* no room without a flush */
 	/* The line is built in the scratch buffer's spare tail, not on the stack. */
@@ -805,6 +841,68 @@ int nethttp_inject_h1_return(struct pt_regs *ctx)
 	if (p && p->outcome == NETHTTP_PROPAGATION_NONE) {
 		struct gs_span_ctx span = p->ctx;
 		__u8 outcome = inject_h1(wr, &span);
+		p = bpf_map_lookup_elem(&nethttp_pending_h1, &wr->hk);
+		if (p)
+			p->outcome = outcome;
+	}
+	bpf_map_delete_elem(&nethttp_h1_writes, &k);
+	return 0;
+}
+
+/*
+ * HTTP/1.x propagation where the kernel refuses memory writes (feature "socket-propagation"): the same checks, then
+ * the writer thread is armed (goscope_sockmsg.h) to have "Traceparent: ...\r\n" inserted into the request message
+ * at the offset where this call's header lines start, when that message leaves through a watched socket. The
+ * request's first 16 bytes and the CRLF before that offset identify the message.
+ */
+static __always_inline __u8 arm_h1(const struct h1_write *wr, const struct pending_h1 *p)
+{
+	struct bufio_writer w = {};
+	struct scan_buf *sb = NULL;
+	__u8 checked = check_h1(wr, &w, &sb);
+	if (checked != 0 || !sb)
+		return checked ? checked : NETHTTP_PROPAGATION_UNSURE;
+	if (p->tls)
+		return NETHTTP_PROPAGATION_UNAVAILABLE;
+	if (wr->n < GS_SOCK_HEAD_MAX || wr->n > (1 << 20))
+		return NETHTTP_PROPAGATION_UNSURE;
+	__u64 token = 0;
+	__builtin_memcpy(&token, p->ctx.span_id, 8);
+	struct gs_sock_mark *m = gs_sock_arm(token);
+	if (!m)
+		return NETHTTP_PROPAGATION_UNSURE;
+	m->offset = (__u32)wr->n;
+	m->len = H1_LINE_LEN;
+	m->head_len = GS_SOCK_HEAD_MAX;
+	__builtin_memcpy(m->head, wr->head, GS_SOCK_HEAD_MAX);
+	m->anchor[0] = '\r';
+	m->anchor[1] = '\n';
+	__builtin_memcpy(m->bytes, "Traceparent: ", 13);
+	gs_format_traceparent((char *)m->bytes + 13, p->ctx.trace_id, p->ctx.span_id, p->ctx.trace_flags);
+	m->bytes[H1_LINE_LEN - 2] = '\r';
+	m->bytes[H1_LINE_LEN - 1] = '\n';
+	m->armed_ns = bpf_ktime_get_ns();
+	return NETHTTP_PROPAGATION_ARMED;
+}
+
+SEC("uprobe")
+int nethttp_arm_h1_entry(struct pt_regs *ctx)
+{
+	return h1_write_entry(ctx, 1);
+}
+
+SEC("uprobe")
+int nethttp_arm_h1_return(struct pt_regs *ctx)
+{
+	struct call_key k = call_key_of(ctx);
+	struct h1_write *wr = bpf_map_lookup_elem(&nethttp_h1_writes, &k);
+	if (!wr)
+		return 0;
+	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &wr->hk);
+	if (p && p->outcome == NETHTTP_PROPAGATION_NONE) {
+		__u8 outcome = arm_h1(wr, p);
+		if (outcome != NETHTTP_PROPAGATION_ARMED)
+			gs_sock_disarm();
 		p = bpf_map_lookup_elem(&nethttp_pending_h1, &wr->hk);
 		if (p)
 			p->outcome = outcome;

@@ -85,6 +85,9 @@
 #define NETHTTP_PROPAGATION_INJECTED 1  /* Goscope wrote traceparent into the request */
 #define NETHTTP_PROPAGATION_OWN 2       /* the application sent its own traceparent: left alone */
 #define NETHTTP_PROPAGATION_UNSURE 3    /* the request's layout could not be verified: nothing written */
+#define NETHTTP_PROPAGATION_UNAVAILABLE 4 /* only socket-level insertion is possible and the request is TLS */
+#define NETHTTP_PROPAGATION_MISSED 5    /* armed for socket-level insertion, but no watched send matched */
+#define NETHTTP_PROPAGATION_ARMED 6     /* (in flight only) the sending thread is armed: see goscope_sockmsg.h */
 
 struct nethttp_server_event {
 	struct gs_record_header hdr;

@@ -65,6 +65,17 @@ public final class AgentProcess implements AutoCloseable {
     return new AgentProcess(pb.start());
   }
 
+  /**
+   * Starts {@code command} with exactly {@code env} as its environment (nothing inherited): an agent launched the
+   * way a container runtime launches it from a manifest.
+   */
+  public static AgentProcess startCommand(List<String> command, Map<String, String> env) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().clear();
+    pb.environment().putAll(env);
+    return new AgentProcess(pb.start());
+  }
+
   private void pump() {
     try (BufferedReader r =
         new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {

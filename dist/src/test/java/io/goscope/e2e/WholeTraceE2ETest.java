@@ -201,6 +201,18 @@ class WholeTraceE2ETest {
     }
   }
 
+  /** A transport error names the Go error type: the dial error of a port nobody listens on. */
+  @Test
+  void transportErrorNamesTheGoErrorType() throws Exception {
+    assertEquals(502, get(front, "/down/1", Map.of()));
+    long pid = front.launcherPid();
+    ReceivedSpan c = await(s -> s.kind().equals("CLIENT") && pidOf(s) == pid && pathOf(s).equals("/down/1"), 1)
+        .get(0);
+    assertEquals("ERROR", c.status());
+    assertEquals("*net.OpError", c.attributes().get("error.type"), c.toString());
+    assertEquals(null, c.attributes().get("http.response.status_code"));
+  }
+
   /** Ten nested goroutines: the innermost one's call is still the request's child. */
   @Test
   void deepGoroutineChainsKeepTheirParent() throws Exception {

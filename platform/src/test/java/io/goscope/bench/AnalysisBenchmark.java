@@ -9,7 +9,9 @@ import io.goscope.platform.gobinary.ResolvedField;
 import io.goscope.platform.instrument.BinaryAnalyzer;
 import io.goscope.platform.instrument.ProbePlanner;
 import io.goscope.platform.instrument.ProbeSetRuntime;
+import io.goscope.testing.DistinctGoBinaries;
 import io.goscope.testing.GoBuilder;
+import io.goscope.testing.GoToolchain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,8 +26,9 @@ import java.util.Map;
  * field through {@link FieldResolver}), heap retained by it, and the cached re-analysis through
  * {@link BinaryAnalyzer}. Budget: a 50 MB stripped binary in 300 ms and 64 MB of heap; cached in 5 ms.
  *
- * <p>Usage: {@code AnalysisBenchmark [--generate <dir> <packages> <funcsPerPackage>] <binary>...}; run by
- * {@code dist/bench/analysis.sh}.
+ * <p>Usage: {@code AnalysisBenchmark [--go <release|GOROOT>] [--generate <dir> <packages> <funcsPerPackage>]
+ * [--many <dir> <n>] <binary>...}; run by {@code dist/bench/analysis.sh}. {@code --go go1.27.3} builds with that
+ * release (fetched through the module proxy); {@code --many} measures a node of {@code n} different binaries.
  */
 public final class AnalysisBenchmark {
   private static final int RUNS = 5;
@@ -34,10 +37,24 @@ public final class AnalysisBenchmark {
 
   public static void main(String[] args) throws Exception {
     List<Path> binaries = new ArrayList<>();
+    GoToolchain toolchain = GoToolchain.installed();
+    int many = 0;
+    Path manyDir = null;
     for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--generate")) {
-        binaries.add(generate(Path.of(args[i + 1]), Integer.parseInt(args[i + 2]), Integer.parseInt(args[i + 3])));
+      if (args[i].equals("--go")) {
+        String go = args[i + 1];
+        toolchain = go.startsWith("go1.") ? GoToolchain.modules().orElseThrow(() ->
+            new IllegalStateException("no Go for module builds to fetch " + go)).withToolchain(go)
+            : GoToolchain.at(Path.of(go));
+        i += 1;
+      } else if (args[i].equals("--generate")) {
+        binaries.add(generate(toolchain, Path.of(args[i + 1]), Integer.parseInt(args[i + 2]),
+            Integer.parseInt(args[i + 3])));
         i += 3;
+      } else if (args[i].equals("--many")) {
+        manyDir = Path.of(args[i + 1]);
+        many = Integer.parseInt(args[i + 2]);
+        i += 2;
       } else {
         binaries.add(Path.of(args[i]));
       }
@@ -47,6 +64,52 @@ public final class AnalysisBenchmark {
     for (Path bin : binaries) {
       measure(bin);
     }
+    if (many > 0) {
+      measureMany(DistinctGoBinaries.build(toolchain, manyDir, many));
+    }
+  }
+
+  /**
+   * A node with {@code binaries.size()} different Go services, 3 pods each (one from a copy of the image at another
+   * path), reconciled 4 times, through one {@link BinaryAnalyzer}: parses, cache hits, time of the first round and
+   * of the later rounds, and heap the analyzer retains.
+   */
+  static void measureMany(List<Path> binaries) throws IOException {
+    Path copies = Files.createTempDirectory("goscope-many");
+    List<Path> copy = new ArrayList<>();
+    for (Path b : binaries) {
+      copy.add(Files.copy(b, copies.resolve(b.getFileName()), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES));
+    }
+    long base = usedAfterGc();
+    BinaryAnalyzer analyzer = new BinaryAnalyzer(new ProbePlanner(new FieldResolver(List.of(), null)),
+        List.of(ProbeSetRuntime.load(1, new NetHttpProbeSetFixture())), BinaryAnalyzer.DEFAULT_CAPACITY);
+    long[] roundNs = new long[4];
+    long total = 0;
+    for (int round = 0; round < roundNs.length; round++) {
+      long s = System.nanoTime();
+      for (int i = 0; i < binaries.size(); i++) {
+        for (int pod = 0; pod < 3; pod++) {
+          Path exe = pod == 2 ? copy.get(i) : binaries.get(i);
+          analyzer.analyze(exe, key(exe));
+          total += Files.size(exe) / 3;
+        }
+      }
+      roundNs[round] = System.nanoTime() - s;
+    }
+    long heap = usedAfterGc() - base;
+    System.out.printf("%n%d different binaries (%.1f MB in all) x 3 pods x 4 reconciles: %d parses, %d cache hits;"
+        + " first round %.1f ms (%.1f ms per binary), later rounds %.2f ms each; analyzer retains %.1f MB%n",
+        binaries.size(), total / 4 / 1e6, analyzer.misses(), analyzer.hits(), roundNs[0] / 1e6,
+        roundNs[0] / 1e6 / binaries.size(), (roundNs[1] + roundNs[2] + roundNs[3]) / 3e6, heap / 1048576.0);
+    if (analyzer.misses() != binaries.size()) {
+      throw new IllegalStateException("expected one parse per binary, got " + analyzer.misses());
+    }
+  }
+
+  static BinaryAnalyzer.FileKey key(Path p) throws IOException {
+    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+    return new BinaryAnalyzer.FileKey(((Number) Files.getAttribute(p, "unix:dev")).longValue(),
+        ((Number) Files.getAttribute(p, "unix:ino")).longValue(), a.lastModifiedTime().toMillis() * 1_000_000);
   }
 
   /** One cold analysis: what the agent does the first time it meets a binary. */
@@ -89,9 +152,7 @@ public final class AnalysisBenchmark {
     {
       BinaryAnalyzer analyzer = new BinaryAnalyzer(new ProbePlanner(new FieldResolver(List.of(), null)),
           List.of(runtime), BinaryAnalyzer.DEFAULT_CAPACITY);
-      BasicFileAttributes a = Files.readAttributes(bin, BasicFileAttributes.class);
-      BinaryAnalyzer.FileKey key = new BinaryAnalyzer.FileKey(((Number) Files.getAttribute(bin, "unix:dev")).longValue(),
-          ((Number) Files.getAttribute(bin, "unix:ino")).longValue(), a.lastModifiedTime().toMillis() * 1_000_000);
+      BinaryAnalyzer.FileKey key = key(bin);
       analyzer.analyze(bin, key);
       long s = System.nanoTime();
       BinaryAnalyzer.Analysis again = analyzer.analyze(bin, key);
@@ -126,7 +187,7 @@ public final class AnalysisBenchmark {
    * Writes a net/http server plus {@code packages} generated packages of {@code funcs} functions and struct types
    * each (all reachable from main, so the linker keeps them), and builds it stripped ({@code -s -w}).
    */
-  static Path generate(Path dir, int packages, int funcs) throws IOException {
+  static Path generate(GoToolchain toolchain, Path dir, int packages, int funcs) throws IOException {
     Path gopath = dir.toAbsolutePath();
     Path src = gopath.resolve("src/bigapp");
     StringBuilder main = new StringBuilder("package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n\t\"os\"\n");
@@ -161,7 +222,7 @@ public final class AnalysisBenchmark {
       s.append("func Entry(k int) int {\n\treturn F").append(funcs - 1).append("(k)\n}\n");
       Files.writeString(pd.resolve("gen.go"), s);
     }
-    Path out = gopath.resolve("bigapp-" + packages + "x" + funcs + "-sw");
-    return GoBuilder.build(src, out, List.of("-ldflags=-s -w"), Map.of("GOPATH", gopath.toString()));
+    Path out = gopath.resolve("bigapp-" + packages + "x" + funcs + "-" + toolchain.version() + "-sw");
+    return GoBuilder.build(toolchain, src, out, List.of("-ldflags=-s -w"), Map.of("GOPATH", gopath.toString()));
   }
 }

@@ -21,10 +21,19 @@ public final class GoToolTruth {
 
   private GoToolTruth() {}
 
-  /** Text symbols and their addresses ({@code go tool nm}). */
+  /** Text symbols and their addresses ({@code go tool nm} of the installed toolchain). */
   public static Map<String, Long> nm(Path bin) {
+    return nm(GoToolchain.installed(), bin);
+  }
+
+  /**
+   * Text symbols and their addresses ({@code go tool nm} of {@code toolchain}: a Go tool reads the binaries of its
+   * own release and older ones, not newer ones).
+   */
+  public static Map<String, Long> nm(GoToolchain toolchain, Path bin) {
     Map<String, Long> out = new HashMap<>();
-    Matcher m = NM_LINE.matcher(GoBuilder.run(GoBuilder.go("tool", "nm", bin.toString())));
+    Matcher m = NM_LINE.matcher(GoBuilder.run(toolchain.command("tool", "nm", bin.toString()),
+        toolchain.environment()));
     while (m.find()) {
       out.putIfAbsent(m.group(2), Long.parseLong(m.group(1), 16));
     }
@@ -33,8 +42,13 @@ public final class GoToolTruth {
 
   /** Addresses of the RET instructions of function {@code fn} ({@code go tool objdump}). */
   public static List<Long> objdumpRets(Path bin, String fn) {
-    String text = GoBuilder.run(GoBuilder.go("tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
-        bin.toString()));
+    return objdumpRets(GoToolchain.installed(), bin, fn);
+  }
+
+  /** Addresses of the RET instructions of function {@code fn} ({@code go tool objdump} of {@code toolchain}). */
+  public static List<Long> objdumpRets(GoToolchain toolchain, Path bin, String fn) {
+    String text = GoBuilder.run(toolchain.command("tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
+        bin.toString()), toolchain.environment());
     List<Long> out = new ArrayList<>();
     Matcher m = RET_LINE.matcher(text);
     while (m.find()) {

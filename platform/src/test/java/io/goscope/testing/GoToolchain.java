@@ -68,24 +68,34 @@ public final class GoToolchain {
   }
 
   /**
-   * Another Go release as this toolchain's go command fetches it for {@code GOTOOLCHAIN=<release>} (from the module
-   * proxy, once, into the module cache): the fetched GOROOT, called by its full path like any other toolchain (the
-   * switch itself does not apply to GOPATH-mode builds). Needs a toolchain of Go 1.21 or later.
+   * Another Go release ({@code go1.27.3}) as this toolchain's go command fetches it from the module proxy with
+   * {@code GOTOOLCHAIN} (once; it stays in the module cache), returned as the plain GOROOT toolchain it unpacked
+   * to. The go command switches toolchains only in module mode, so a GOTOOLCHAIN variable on a GOPATH-mode build
+   * would be ignored and the build would silently use this toolchain's own Go; resolving the GOROOT once makes
+   * GOPATH and module builds alike use the release asked for. Needs a toolchain of Go 1.21 or later.
    */
   public GoToolchain withToolchain(String release) {
     requireNonNull(release, "release");
-    if (!release.startsWith("go1.")) {
+    if (!release.matches("go1\\.\\d+(\\.\\d+)?")) {
       throw new IllegalArgumentException("not a Go release: " + release);
     }
-    Map<String, String> env = new LinkedHashMap<>(environment());
-    env.put("GOTOOLCHAIN", release);
-    env.remove("GOROOT");
-    String goroot = GoBuilder.run(command("env", "GOROOT"), env).strip();
-    if (!goroot.contains(release)) {
-      throw new IllegalStateException(this + " with GOTOOLCHAIN=" + release + " answers GOROOT " + goroot);
-    }
-    return at(Path.of(goroot));
+    return SWITCHED.computeIfAbsent(this + " " + release, k -> {
+      Map<String, String> env = new LinkedHashMap<>(environment());
+      env.remove("GOROOT");
+      env.put("GOTOOLCHAIN", release);
+      env.put("GO111MODULE", "on");
+      env.put("GOFLAGS", "");
+      String root = GoBuilder.run(command("env", "GOROOT"), env).strip();
+      GoToolchain switched = at(Path.of(root));
+      if (!switched.version().equals(release)) {
+        throw new IllegalStateException("GOTOOLCHAIN=" + release + " resolved to " + root + ", which is "
+            + switched.version());
+      }
+      return switched;
+    });
   }
+
+  private static final Map<String, GoToolchain> SWITCHED = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** The toolchain at {@code goroot}, which must hold {@code bin/go}. */
   public static GoToolchain at(Path goroot) {

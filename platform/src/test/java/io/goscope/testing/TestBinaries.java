@@ -26,7 +26,31 @@ public final class TestBinaries {
   private static final String SEPARATORS = "[\\r\\n" + java.io.File.pathSeparator + "]+";
   private static final Pattern VERSION = Pattern.compile("\"version\"\\s*:\\s*\"([^\"]+)\"");
 
+  /**
+   * The newest Go release the tests build with: newer than the installed toolchains, fetched by the go command from
+   * the module proxy ({@code GOTOOLCHAIN}).
+   */
+  public static final String NEWEST_GO = "go1.27.3";
+
   private TestBinaries() {}
+
+  /**
+   * Go release {@code release} ({@code go1.27.3}), fetched from the module proxy by the module-mode toolchain
+   * ({@link GoToolchain#modules()}); skips, or fails under CI, when there is no such toolchain or the fetch fails.
+   */
+  public static GoToolchain goRelease(String release) {
+    java.util.Optional<GoToolchain> base = GoToolchain.modules();
+    if (base.isEmpty()) {
+      BpfAssumptions.skipOrFail("no Go toolchain for module builds (GOSCOPE_GO_MODULES or /usr/local/go) to fetch "
+          + release + " with");
+    }
+    try {
+      return base.get().withToolchain(release);
+    } catch (IllegalStateException e) {
+      BpfAssumptions.skipOrFail("cannot fetch " + release + " through the module proxy: " + e.getMessage());
+      throw e;
+    }
+  }
 
   /**
    * The esbuild release {@code version} from {@value #ESBUILD_MATRIX} (env or system property), identified by the

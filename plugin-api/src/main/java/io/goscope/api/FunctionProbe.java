@@ -26,6 +26,14 @@ public final class FunctionProbe {
    */
   public static final String PROPAGATION = "propagation";
 
+  /**
+   * The feature of probes that propagate trace context without writing into the process: they arm the sending
+   * thread (the kit's {@code goscope_sockmsg.h}) and the host's socket programs insert the bytes into the message
+   * on its way out. Cleartext TCP only. The host attaches these instead of the {@value #PROPAGATION} probes where
+   * the kernel refuses memory writes (lockdown), and never both for one process.
+   */
+  public static final String SOCKET_PROPAGATION = "socket-propagation";
+
   private final List<String> symbols;
   @Nullable private final String entryProgram;
   @Nullable private final String returnProgram;

@@ -31,7 +31,7 @@ import java.util.Map;
  * ReplicaSet and pods owned by that ReplicaSet whose {@code status.containerStatuses[].containerID} is
  * {@code containerd://<id>}.
  */
-final class FakeCluster implements AutoCloseable {
+public final class FakeCluster implements AutoCloseable {
   private final KubernetesMockServer server;
   private final KubernetesClient client;
   private final String nodeName;
@@ -46,7 +46,7 @@ final class FakeCluster implements AutoCloseable {
     this.nodeName = nodeName;
   }
 
-  static FakeCluster start(String nodeName) {
+  public static FakeCluster start(String nodeName) {
     KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
         new FieldSelectorIgnoringDispatcher(), false);
     server.init();
@@ -62,7 +62,7 @@ final class FakeCluster implements AutoCloseable {
   }
 
   /** Writes a kubeconfig for {@code KUBECONFIG} that points at the mock server (plain HTTP, no credentials). */
-  Path writeKubeconfig(Path file) throws IOException {
+  public Path writeKubeconfig(Path file) throws IOException {
     String url = client.getConfiguration().getMasterUrl().replaceAll("/+$", "");
     String yaml = """
         apiVersion: v1

@@ -57,7 +57,8 @@ class SharedBinariesAttachTest {
           Map.of("app", "orders"), TracedNode.IMAGE);
       UnaryOperator<PodSandbox.Builder> fromShared = b -> b.rootEntry(PodSandbox.RootEntry.MOVE_MOUNT)
           .hostPath(shared).command(binary.toString(), "-addr", PodSandbox.ADDRESS);
-      String attachedVia = " path=" + binary + " via=shared binaries directory " + shared + " uprobes=";
+      // Attached once for every process of the shared file: the restart and the replacement need no attach.
+      String attachedVia = " path=" + binary + " via=shared binaries directory " + shared + " mode=binary ";
 
       RunningPod pod = node.runPod(orders, "orders-84c7f9d6b-s7a1r", QosClass.BURSTABLE, Map.of(), Map.of(),
           fromShared);
@@ -120,10 +121,11 @@ class SharedBinariesAttachTest {
       node.startAgent(Map.of("GOSCOPE_BINARIES_DIR", shared.toString()));
       String viaRoot = node.awaitInstrumented(fromImage.pid());
       assertTrue(viaRoot.contains(" exe=/app/" + TracedNode.BINARY + " ") && viaRoot.contains(" path=/proc/"
-          + fromImage.pid() + "/root/app/" + TracedNode.BINARY + " via=process root, inode verified uprobes="),
+          + fromImage.pid() + "/root/app/" + TracedNode.BINARY
+          + " via=process root (overlay), inode verified mode=process uprobes="),
           "attached through the process root: " + viaRoot);
       String viaLink = node.awaitInstrumented(stale.pid());
-      assertTrue(viaLink.contains(" path=/proc/" + stale.pid() + "/exe via=exe link (binary deleted on disk) uprobes="),
+      assertTrue(viaLink.contains(" path=/proc/" + stale.pid() + "/exe via=exe link (binary deleted on disk) mode=process uprobes="),
           "attached through the exe link, not the new file at the old path: " + viaLink);
 
       for (int i = 0; i < 2; i++) {

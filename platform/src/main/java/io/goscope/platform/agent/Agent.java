@@ -25,6 +25,8 @@ import io.goscope.platform.instrument.HostMaps;
 import io.goscope.platform.instrument.Instrumentor;
 import io.goscope.platform.instrument.ProbeObjects;
 import io.goscope.platform.instrument.ProbePlanner;
+import io.goscope.platform.instrument.PropagationSupport;
+import io.goscope.platform.instrument.SocketPropagation;
 import io.goscope.platform.instrument.ProbeSetRuntime;
 import io.goscope.platform.instrument.RecordDispatcher;
 import io.goscope.platform.instrument.SampledSink;
@@ -38,12 +40,14 @@ import io.goscope.platform.rules.RulesDirectory;
 import io.goscope.platform.rules.Selection;
 import io.goscope.platform.sys.BpfFeatures;
 import io.goscope.platform.sys.Clocks;
+import io.goscope.platform.sys.FileSystems;
 import io.goscope.platform.sys.RingBufferReader;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -115,7 +119,10 @@ public final class Agent implements AutoCloseable {
   /** Resources routed per pid, so a re-route or unroute retires the old metric series. */
   private final Map<Integer, Resource> routed = new ConcurrentHashMap<>();
   private final LongAdder sampledOut = new LongAdder();
+  private final BinaryFileWatch fileWatch = new BinaryFileWatch();
   private Map<String, String> unavailableFeatures = Map.of();
+  private PropagationSupport propagation;
+  @Nullable private volatile SocketPropagation socketPropagation;
   @Nullable private Clocks clocks;
   private volatile boolean closed;
 
@@ -163,14 +170,23 @@ public final class Agent implements AutoCloseable {
     }
     analyzer = new BinaryAnalyzer(new ProbePlanner(new FieldResolver(List.of(), offsetBundles)), runtimes,
         BinaryAnalyzer.DEFAULT_CAPACITY);
-    unavailableFeatures = BpfFeatures.memoryWriteUnavailableReason()
-        .map(why -> Map.of(FunctionProbe.PROPAGATION, why)).orElse(Map.of());
-    if (!unavailableFeatures.isEmpty()) {
-      log.info("propagation unavailable reason=\"{}\": outgoing requests are not given trace context even where a "
-          + "rule enables it", unavailableFeatures.get(FunctionProbe.PROPAGATION));
+    Optional<String> socketUnavailable = BpfFeatures.socketProgramsUnavailableReason();
+    if (socketUnavailable.isEmpty() && BpfFeatures.memoryWriteUnavailableReason().isPresent()) {
+      Optional<Path> cgroupRoot = FileSystems.firstCgroup2(config.cgroupRootCandidates());
+      if (cgroupRoot.isPresent()) {
+        socketPropagation = new SocketPropagation(hostMaps, cgroupRoot.get());
+      } else {
+        socketUnavailable = Optional.of("no cgroup v2 hierarchy at " + config.cgroupRootCandidates()
+            + " (mount the host's /sys/fs/cgroup, or set GOSCOPE_CGROUP_ROOT)");
+      }
     }
+    propagation = PropagationSupport.decide(BpfFeatures.memoryWriteUnavailableReason(), socketUnavailable);
+    unavailableFeatures = propagation.unavailable();
+    log.info("propagation support=\"{}\"", propagation.summary());
     probeObjects = new ProbeObjects(hostMaps, unavailableFeatures.keySet());
-    instrumentor = new Instrumentor(probeObjects, unavailableFeatures);
+    instrumentor = new Instrumentor(probeObjects, unavailableFeatures,
+        feature -> FunctionProbe.SOCKET_PROPAGATION.equals(feature) && socketPropagation != null
+            ? socketPropagation.start() : Optional.empty());
 
     procFs = new ProcFs(config.hostProc());
     scanner = new ProcessScanner(procFs);
@@ -207,9 +223,10 @@ public final class Agent implements AutoCloseable {
         .scheduler((task, delayMillis) -> schedule(task, delayMillis))
         .detacher(detacher)
         .events(this::fire)
-        .lingerMillis(config.binaryLinger().toMillis())
+        .fileWatch(fileWatch)
         .drainDelayMillis(DRAIN_DELAY_MILLIS)
         .monotonicNanos(() -> clocks == null ? -1 : clocks.monotonicNanos())
+        .propagationFeatures(propagation.features())
         .build();
     startSources();
     long reconcileMs = Math.max(1000, config.reconcileInterval().toMillis());
@@ -354,6 +371,7 @@ public final class Agent implements AutoCloseable {
         }
       }
       lifecycle.reconcile();
+      probeObjects.evictIdle();
     } catch (RuntimeException e) {
       log.warn("reconcile failed reason={}", e.toString());
     }
@@ -441,7 +459,8 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public ProcessLifecycle.Target locate(io.goscope.platform.discovery.ProcessSnapshot s) {
-      return AttachTarget.locate(s, config.binariesDir(), config.binaryLinger().toMillis() > 0);
+      return AttachTarget.locate(s, config.binariesDir(), config.binaryLinger().toMillis(),
+          config.hostBinaryLinger().toMillis(), config.hostProc().resolve("1/root"));
     }
 
     @Override
@@ -531,7 +550,7 @@ public final class Agent implements AutoCloseable {
     public void route(int pid, ProcessLifecycle.TracedIdentity identity) {
       Resource resource = resourceFor(identity);
       TracedProcessContext process = new TracedProcessContext(pid, identity.selection().options().probeOptions(),
-          address -> java.util.Optional.empty());
+          errorTypeNames(pid, identity.analysis()));
       io.goscope.api.TelemetrySink sink = new SampledSink(process.wrap(metrics.sinkFor(resource,
           pipeline.sinkFor(resource))), sampledOut);
       dispatcher.register(pid, sink);
@@ -549,6 +568,29 @@ public final class Agent implements AutoCloseable {
         metrics.retire(before);
       }
     }
+  }
+
+  /**
+   * Names of the process's Go error types by their runtime address: the binary's error types (link addresses from
+   * its analysis) shifted by the load bias of a position-independent binary (Go links PIE binaries at 0, so the
+   * bias is where the executable's first mapping starts in /proc/pid/maps).
+   */
+  private java.util.function.LongFunction<Optional<String>> errorTypeNames(int pid,
+      @Nullable BinaryAnalyzer.Analysis analysis) {
+    if (analysis == null || analysis.errorTypes().isEmpty()) {
+      return address -> Optional.empty();
+    }
+    long bias = 0;
+    if (analysis.pie()) {
+      try {
+        bias = procFs.loadBias(pid).orElse(0L);
+      } catch (RuntimeException e) {
+        log.debug("load bias unreadable pid={} reason={}", pid, e.toString());
+      }
+    }
+    long loadBias = bias;
+    Map<Long, String> types = analysis.errorTypes();
+    return address -> Optional.ofNullable(types.get(address - loadBias));
   }
 
   private void drainOnce() {
@@ -589,6 +631,22 @@ public final class Agent implements AutoCloseable {
         pipeline.exportedSpans(), pipeline.droppedSpans(), pipeline.failedSpans(), sampledOut.sum(),
         metrics.droppedMeasurements(), lifecycle.attachFailures(), lifecycle.reattachments(),
         lifecycle.attachesAvoided());
+    SocketPropagation sockets = socketPropagation;
+    if (sockets != null && sockets.started()) {
+      try {
+        SocketPropagation.Stats st = sockets.stats();
+        log.info("stats socketPropagation watchedConnections={} watchFailed={} inserted={} mismatched={} expired={} "
+            + "failed={}", st.watched(), st.watchFailed(), st.inserted(), st.mismatched(), st.expired(), st.failed());
+      } catch (RuntimeException e) {
+        log.debug("socket propagation counters unreadable reason={}", e.toString());
+      }
+    }
+  }
+
+  /** The socket programs' counters, or {@link SocketPropagation.Stats#NONE} when they are not running. */
+  public SocketPropagation.Stats socketPropagationStats() {
+    SocketPropagation sockets = socketPropagation;
+    return sockets == null ? SocketPropagation.Stats.NONE : sockets.stats();
   }
 
   /** Number of processes currently instrumented. */
@@ -654,6 +712,7 @@ public final class Agent implements AutoCloseable {
     if (rulesDirectory != null) {
       rulesDirectory.close();
     }
+    fileWatch.close();
     detacher.shutdown();
     try {
       if (!detacher.awaitTermination(60, TimeUnit.SECONDS)) {
@@ -678,6 +737,9 @@ public final class Agent implements AutoCloseable {
     }
     if (probeObjects != null) {
       probeObjects.close();
+    }
+    if (socketPropagation != null) {
+      socketPropagation.close();
     }
     if (hostMaps != null) {
       hostMaps.close();

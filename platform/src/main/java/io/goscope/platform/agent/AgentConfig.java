@@ -133,6 +133,14 @@ public final class AgentConfig {
   }
 
   /**
+   * {@code GOSCOPE_HOST_BINARY_LINGER}: the same for a binary on the host's own file system (default 10 s): a file
+   * there may be rewritten in place, so the wait is short, and a watch detaches it at once when the file changes.
+   */
+  public Duration hostBinaryLinger() {
+    return config.getDuration("goscope.host.binary.linger", Duration.ofSeconds(10));
+  }
+
+  /**
    * {@code GOSCOPE_CONTEXT_ENTRIES}: goroutines that may have an active span at once, over every traced process of
    * the node (the size of the shared trace-context map; default 16384, about 1.6 MB of kernel memory).
    */
@@ -142,6 +150,20 @@ public final class AgentConfig {
       throw new IllegalArgumentException("GOSCOPE_CONTEXT_ENTRIES must be within 1024..4194304: " + v);
     }
     return v;
+  }
+
+  /**
+   * {@code GOSCOPE_CGROUP_ROOT}: the cgroup v2 hierarchy of the node, where socket-level propagation attaches its
+   * sock_ops program. Unset: the first cgroup v2 mount of /host/sys/fs/cgroup (the chart mounts the host's there),
+   * /host/sys/fs/cgroup/unified, /sys/fs/cgroup and /sys/fs/cgroup/unified (hybrid layouts).
+   */
+  public List<Path> cgroupRootCandidates() {
+    String configured = config.getString("goscope.cgroup.root");
+    if (configured != null && !configured.isBlank()) {
+      return List.of(Path.of(configured));
+    }
+    return List.of(Path.of("/host/sys/fs/cgroup"), Path.of("/host/sys/fs/cgroup/unified"), Path.of("/sys/fs/cgroup"),
+        Path.of("/sys/fs/cgroup/unified"));
   }
 
   /** {@code NODE_NAME} from the downward API, or null outside Kubernetes. */

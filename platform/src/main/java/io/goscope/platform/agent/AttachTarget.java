@@ -30,6 +30,15 @@ final class AttachTarget {
    * resolves uprobes to the layer's real inode, so two containers of one image would each fire the other's uprobes.
    */
   static ProcessLifecycle.Target locate(ProcessSnapshot s, Path binariesDir, boolean lingerShared) {
+    return locate(s, binariesDir, lingerShared ? 120_000 : 0, 0, null);
+  }
+
+  /**
+   * @param hostRoot the host's root as the agent reaches it ({@code <host proc>/1/root}), or null: a process that
+   *     runs a file of the host's own file system is attached through it, a path that outlives the process
+   */
+  static ProcessLifecycle.Target locate(ProcessSnapshot s, Path binariesDir, long sharedLingerMillis,
+      long hostLingerMillis, Path hostRoot) {
     ExecutableKey key = s.executableKey();
     String exe = s.info().executable();
     if (!s.deleted()) {
@@ -37,29 +46,31 @@ final class AttachTarget {
         Path shared = Path.of(exe);
         if (sameFile(shared, key)) {
           return new ProcessLifecycle.Target(shared, s.exeLink(), "shared binaries directory " + binariesDir, key,
-              true, lingerShared);
+              true, sharedLingerMillis);
+        }
+      }
+      if (exe.startsWith("/")) {
+        // The host's root (an agent in a container with hostPID), then the agent's own view (the agent shares the
+        // process's mount namespace): a path that outlives the process.
+        for (Path onHost : hostRoot == null ? new Path[] {Path.of(exe)}
+            : new Path[] {hostRoot.resolve(exe.substring(1)), Path.of(exe)}) {
+          if (sameFile(onHost, key) && !io.goscope.platform.sys.FileSystems.isOverlay(onHost)) {
+            return new ProcessLifecycle.Target(onHost, s.exeLink(), "host file system, inode verified", key, true,
+                hostLingerMillis);
+          }
         }
       }
       if (sameFile(s.exeViaRoot(), key)) {
-        boolean overlay = "overlay".equals(fileSystemType(s.exeViaRoot()));
+        boolean overlay = io.goscope.platform.sys.FileSystems.isOverlay(s.exeViaRoot());
         return new ProcessLifecycle.Target(s.exeViaRoot(), s.exeLink(),
-            overlay ? "process root (overlay), inode verified" : "process root, inode verified", key, !overlay,
-            false);
+            overlay ? "process root (overlay), inode verified" : "process root, inode verified", key, !overlay, 0);
       }
     }
     return new ProcessLifecycle.Target(s.exeLink(), s.exeLink(),
         s.deleted() ? "exe link (binary deleted on disk)" : "exe link (no other path with the same inode)", key,
-        false, false);
+        false, 0);
   }
 
-  /** The file system type of the file's mount ("overlay", "ext4", ...), or "" when unknown. */
-  static String fileSystemType(Path p) {
-    try {
-      return Files.getFileStore(p).type();
-    } catch (IOException | RuntimeException e) {
-      return "";
-    }
-  }
 
   private static boolean sameFile(Path p, ExecutableKey key) {
     try {

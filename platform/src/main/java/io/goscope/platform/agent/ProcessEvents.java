@@ -3,6 +3,7 @@ package io.goscope.platform.agent;
 import io.goscope.api.GoscopeException;
 import io.goscope.api.ProbeSetDescriptor;
 import io.goscope.api.RecordHeader;
+import io.goscope.platform.instrument.BpfObjectResources;
 import io.goscope.platform.instrument.HostMaps;
 import io.goscope.platform.sys.BpfLink;
 import io.goscope.platform.sys.BpfObject;
@@ -48,14 +49,18 @@ final class ProcessEvents implements AutoCloseable {
 
   /** Loads and attaches the tracepoint programs; throws naming the step when the kernel refuses. */
   static ProcessEvents start(HostMaps hostMaps, Listener onExec, Listener onExit) {
+    String arch = BpfObjectResources.hostArch();
+    String resource = arch != null
+        && ProcessEvents.class.getClassLoader().getResource(BpfObjectResources.forArch(OBJECT, arch)) != null
+        ? BpfObjectResources.forArch(OBJECT, arch) : OBJECT;
     byte[] bytes;
-    try (InputStream in = ProcessEvents.class.getClassLoader().getResourceAsStream(OBJECT)) {
+    try (InputStream in = ProcessEvents.class.getClassLoader().getResourceAsStream(resource)) {
       if (in == null) {
-        throw new GoscopeException("process events: resource " + OBJECT + " missing from the platform jar");
+        throw new GoscopeException("process events: resource " + resource + " missing from the platform jar");
       }
       bytes = in.readAllBytes();
     } catch (IOException e) {
-      throw new GoscopeException("process events: read " + OBJECT + ": " + e.getMessage(), e);
+      throw new GoscopeException("process events: read " + resource + ": " + e.getMessage(), e);
     }
     BpfObject object = BpfObject.open("process_events", bytes);
     List<BpfLink> links = new ArrayList<>();

@@ -45,9 +45,10 @@ import org.slf4j.event.Level;
  * such a binary needs no attach at all, only its entry in the kernel's table of selected processes, and the binary
  * is published so that its processes are traced from their first probe hit, before the host has even read /proc
  * (a CLI that exits within milliseconds is traced too). Other binaries (a container's overlay root, whose inode
- * differs between containers) are attached per process. A binary attached for all processes lingers for
- * {@code linger} after its last process exits when its file lives in the shared binaries directory (platform-managed,
- * replaced by rename): the next process of it starts traced.
+ * differs between containers) are attached per process. A binary attached for all processes lingers after its last
+ * process exits ({@link Target#lingerMillis()}: long for the platform-managed shared directory, short for other host
+ * files), so that the next process of it starts traced, while a watch on the file detaches it at once if the file is
+ * written: a rewritten binary must never meet uprobes at its old offsets.
  *
  * <p>Not thread-safe: the agent calls every method on its one discovery thread. Closing attachments (each uprobe
  * removal waits for a kernel grace period) runs on the given detach executor.
@@ -103,10 +104,11 @@ public final class ProcessLifecycle {
    * @param key identity of the attached file (device, inode, mtime)
    * @param perBinary whether a uprobe on this path reaches exactly this file for every process that runs it, so
    *     one attachment serves them all
-   * @param lingers whether the attachment may outlive the binary's last process (platform-managed file)
+   * @param lingerMillis how long the attachment may outlive the binary's last process, so that its next process
+   *     (a restart) needs no attach (0: detached with its last process); a change to the file ends it at once
    */
   public record Target(Path attachPath, Path readPath, String reason, ExecutableKey key, boolean perBinary,
-                       boolean lingers) {
+                       long lingerMillis) {
     public Target {
       requireNonNull(attachPath, "attachPath");
       requireNonNull(readPath, "readPath");
@@ -168,13 +170,23 @@ public final class ProcessLifecycle {
    * @param goVersion its Go version
    * @param metadata its workload, when known
    * @param selection the rule that selected it and the rule's options
+   * @param analysis its binary's analysis (error type names, PIE), or null when unknown
    */
   public record TracedIdentity(ProcessInfo info, String goVersion, Optional<WorkloadMetadata> metadata,
-                               Selection selection) {}
+                               Selection selection, @Nullable BinaryAnalyzer.Analysis analysis) {}
 
-  /** Schedules the delayed parts (unrouting after a drain, lingering binaries). */
+  /** Schedules the delayed parts (unrouting after a drain, lingering binaries); tasks run on the life cycle's thread. */
   public interface Scheduler {
     void schedule(Runnable task, long delayMillis);
+  }
+
+  /**
+   * Watches a file for changes (written, replaced, deleted): a lingering binary's uprobes must go before a rewritten
+   * file is executed again, or its new processes would hit breakpoints at stale offsets.
+   */
+  public interface FileWatch {
+    /** Calls {@code onChange} (on any thread) when the file changes; closing the handle stops watching. */
+    AutoCloseable watch(Path file, Runnable onChange);
   }
 
   // ---- state ------------------------------------------------------------------------------------------------
@@ -207,6 +219,7 @@ public final class ProcessLifecycle {
     @Nullable ProcessSettings uniform;
     boolean published;
     long generation; // bumped at each (re)use, so a stale linger timer does nothing
+    @Nullable AutoCloseable watch; // while lingering
 
     Binary(int id, Target target, BinaryAnalyzer.Analysis analysis, Attachment attachment) {
       this.id = id;
@@ -231,9 +244,10 @@ public final class ProcessLifecycle {
   private final Scheduler scheduler;
   private final Executor detacher;
   private final Consumer<AgentEvent> events;
-  private final long lingerMillis;
+  private final FileWatch fileWatch;
   private final long drainDelayMillis;
   private final java.util.function.LongSupplier monotonicNanos;
+  private final Set<String> propagationFeatures;
 
   private final Map<Integer, Traced> traced = new HashMap<>();
   private final Map<Integer, Decision> declined = new HashMap<>();
@@ -258,9 +272,10 @@ public final class ProcessLifecycle {
     this.scheduler = requireNonNull(b.scheduler, "scheduler");
     this.detacher = requireNonNull(b.detacher, "detacher");
     this.events = b.events;
-    this.lingerMillis = b.lingerMillis;
+    this.fileWatch = b.fileWatch;
     this.drainDelayMillis = b.drainDelayMillis;
     this.monotonicNanos = b.monotonicNanos;
+    this.propagationFeatures = b.propagationFeatures;
   }
 
   public static Builder builder() {
@@ -337,7 +352,7 @@ public final class ProcessLifecycle {
     ProcessInfo gone = new ProcessInfo(pid, List.of(pid), template.info().executable(), template.info().cmdline(),
         template.info().environment(), 0, template.info().containerId(), template.info().podUid());
     TracedIdentity identity = new TracedIdentity(gone, template.goVersion(), template.metadata(),
-        template.selection());
+        template.selection(), template.analysis());
     telemetry.route(pid, identity);
     log.info("short-lived process traced pid={} exe={} binary={} (gone before it could be read; identity of its "
         + "binary's last process)", pid, gone.executable(), binaryId);
@@ -463,7 +478,7 @@ public final class ProcessLifecycle {
     }
     ProcessSettings settings = settingsOf(selection.options(), sources);
     Set<String> features = featuresOf(selection.options());
-    TracedIdentity identity = new TracedIdentity(info, analysis.goVersion(), metadata, selection);
+    TracedIdentity identity = new TracedIdentity(info, analysis.goVersion(), metadata, selection, analysis);
 
     // Select before attaching: a per-binary attachment fires for the process as soon as it exists.
     kernel.select(pid, settings);
@@ -475,6 +490,7 @@ public final class ProcessLifecycle {
         binary = attachBinary(target, analysis, plans, features, pid);
       } else if (binary != null) {
         binary.generation++;
+        stopWatching(binary);
         attachesAvoided.incrementAndGet();
         for (String f : features) {
           String why = binary.attachment.enable(f);
@@ -570,8 +586,8 @@ public final class ProcessLifecycle {
     return new ProcessSettings(options.sampling(), options.propagation(), sources);
   }
 
-  static Set<String> featuresOf(RuleOptions options) {
-    return options.propagation() ? Set.of(FunctionProbe.PROPAGATION) : Set.of();
+  Set<String> featuresOf(RuleOptions options) {
+    return options.propagation() ? propagationFeatures : Set.of();
   }
 
   // ---- detach -----------------------------------------------------------------------------------------------
@@ -596,7 +612,8 @@ public final class ProcessLifecycle {
     if (t.own != null) {
       Attachment own = t.own;
       detacher.execute(() -> {
-        own.close(this::yieldToAttaches);
+        yieldToAttaches();
+        own.close(() -> { });
         log.info("process detached pid={} exe={} reason={}", pid, t.snapshot.info().executable(), why);
         fire(new AgentEvent(AgentEvent.Kind.DETACHED, pid, t.snapshot.info().executableName(), 0));
       });
@@ -609,13 +626,25 @@ public final class ProcessLifecycle {
       Binary b = t.binary;
       b.pids.remove(pid);
       if (b.pids.isEmpty()) {
-        if (b.target.lingers() && lingerMillis > 0) {
+        long linger = b.target.lingerMillis();
+        if (linger > 0) {
           long generation = ++b.generation;
-          scheduler.schedule(() -> {
+          Runnable closeIfStillIdle = () -> {
             if (b.pids.isEmpty() && b.generation == generation && byId.get(b.id) == b) {
-              closeBinary(b, "no process for " + lingerMillis + " ms");
+              closeBinary(b, "no process for " + linger + " ms");
             }
-          }, lingerMillis);
+          };
+          scheduler.schedule(closeIfStillIdle, linger);
+          try {
+            b.watch = fileWatch.watch(b.target.attachPath(), () -> scheduler.schedule(() -> {
+              if (b.pids.isEmpty() && byId.get(b.id) == b) {
+                closeBinary(b, "file changed while no process ran it");
+              }
+            }, 0));
+          } catch (RuntimeException e) {
+            log.debug("binary not watched, detached now binary={} reason={}", b.id, e.toString());
+            closeBinary(b, "file cannot be watched");
+          }
         } else {
           closeBinary(b, "last process gone");
         }
@@ -629,7 +658,19 @@ public final class ProcessLifecycle {
     }, drainDelayMillis);
   }
 
+  private void stopWatching(Binary b) {
+    if (b.watch != null) {
+      try {
+        b.watch.close();
+      } catch (Exception e) {
+        log.debug("watch close failed binary={} reason={}", b.id, e.toString());
+      }
+      b.watch = null;
+    }
+  }
+
   private void closeBinary(Binary b, String why) {
+    stopWatching(b);
     byKey.remove(b.target.key());
     byId.remove(b.id);
     lastIdentity.remove(b.id);
@@ -643,15 +684,17 @@ public final class ProcessLifecycle {
       }
     }
     detacher.execute(() -> {
-      b.attachment.close(this::yieldToAttaches);
+      yieldToAttaches();
+      b.attachment.close(() -> { });
       log.info("binary detached binary={} path={} reason={}", b.id, b.target.attachPath(), why);
     });
   }
 
   /**
-   * Called by detach threads before each uprobe removal: while an attach is in progress, wait (bounded). Uprobe
-   * registration and removal serialise in the kernel, each waiting for a grace period; attaching a new process is
-   * what users wait for, removing an exited one is not.
+   * Called by detach threads before they remove an attachment's uprobes: while an attach is in progress, wait
+   * (bounded, once per attachment, so that continuous churn cannot starve removals). Uprobe registration and removal
+   * serialise in the kernel, each waiting for a grace period; attaching a new process is what users wait for,
+   * removing an exited one is not.
    */
   private void yieldToAttaches() {
     long deadline = System.nanoTime() + 2_000_000_000L;
@@ -686,7 +729,7 @@ public final class ProcessLifecycle {
         continue;
       }
       TracedIdentity identity = new TracedIdentity(t.snapshot.info(), t.identity.goVersion(), metadata,
-          selection.get());
+          selection.get(), t.identity.analysis());
       if (!identity.equals(t.identity)) {
         long sources = 0;
         Map<ProbeSetRuntime, ProbePlan> plans = t.binary != null ? t.binary.analysis.plans() : Map.of();
@@ -785,9 +828,16 @@ public final class ProcessLifecycle {
     private Scheduler scheduler;
     private Executor detacher;
     @Nullable private Consumer<AgentEvent> events;
-    private long lingerMillis = 120_000;
+    private FileWatch fileWatch = (file, onChange) -> () -> { };
     private long drainDelayMillis = 2_000;
     private java.util.function.LongSupplier monotonicNanos = () -> -1;
+    private Set<String> propagationFeatures = Set.of(FunctionProbe.PROPAGATION);
+
+    /** The features a rule's {@code propagation: true} attaches on this host (see PropagationSupport). */
+    public Builder propagationFeatures(Set<String> features) {
+      this.propagationFeatures = Set.copyOf(features);
+      return this;
+    }
 
     public Builder processes(Processes p) {
       this.processes = p;
@@ -829,9 +879,9 @@ public final class ProcessLifecycle {
       return this;
     }
 
-    /** How long a shared-directory binary stays attached after its last process exits. */
-    public Builder lingerMillis(long millis) {
-      this.lingerMillis = millis;
+    /** Watches the files of lingering binaries. */
+    public Builder fileWatch(FileWatch watch) {
+      this.fileWatch = requireNonNull(watch, "watch");
       return this;
     }
 

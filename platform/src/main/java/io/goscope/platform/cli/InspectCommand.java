@@ -4,7 +4,10 @@ import io.goscope.api.ProbeSet;
 import io.goscope.platform.agent.AgentConfig;
 import io.goscope.platform.gobinary.FieldResolver;
 import io.goscope.platform.gobinary.GoBinary;
+import io.goscope.platform.gobinary.GoBinaryFormatException;
 import io.goscope.platform.gobinary.GoBuildInfo;
+import io.goscope.platform.gobinary.ModuleData;
+import io.goscope.platform.gobinary.ModuleDataNotFoundException;
 import io.goscope.platform.gobinary.OffsetBundleDirectory;
 import io.goscope.platform.instrument.ProbeSetRuntime;
 import io.goscope.platform.gobinary.ResolvedField;
@@ -86,10 +89,11 @@ final class InspectCommand {
         m.replacement() == null ? m.version() : m.version() + " => " + m.replacement().path() + " "
             + m.replacement().version())));
     r.put("modules", modules);
+    r.put("moduleData", moduleData(binary));
     List<Object> probeSets = new ArrayList<>();
     List<ProbeSet> all = new ArrayList<>(sets);
     all.add(new io.goscope.platform.instrument.GoroutineProbeSet());
-    Optional<String> noWrites = io.goscope.platform.sys.BpfFeatures.memoryWriteUnavailableReason();
+    io.goscope.platform.instrument.PropagationSupport propagation = propagationSupport();
     for (ProbeSet set : all) {
       List<io.goscope.platform.gobinary.OffsetTable> tables;
       try {
@@ -114,11 +118,15 @@ final class InspectCommand {
         fns.add(m);
       }
       p.put("functions", fns);
-      boolean propagates = set.descriptor().probes().stream()
-          .anyMatch(fp -> io.goscope.api.FunctionProbe.PROPAGATION.equals(fp.feature()));
-      if (propagates) {
-        p.put("propagation", noWrites.map(why -> "propagation unavailable: " + why)
-            .orElse("available where a rule enables it"));
+      Set<String> kinds = set.descriptor().probes().stream().map(io.goscope.api.FunctionProbe::feature)
+          .filter(f -> io.goscope.api.FunctionProbe.PROPAGATION.equals(f)
+              || io.goscope.api.FunctionProbe.SOCKET_PROPAGATION.equals(f))
+          .collect(java.util.stream.Collectors.toSet());
+      if (!kinds.isEmpty()) {
+        boolean usable = kinds.stream().anyMatch(propagation.features()::contains);
+        p.put("propagation", usable ? propagation.summary()
+            : "propagation unavailable: " + kinds.stream().map(k -> propagation.unavailable().get(k))
+                .filter(java.util.Objects::nonNull).findFirst().orElse("this probe set has no probes for it here"));
       }
       p.put("versionedConstants", plan.versionedConstants());
       List<Object> fields = new ArrayList<>();
@@ -137,6 +145,79 @@ final class InspectCommand {
     return r;
   }
 
+  /**
+   * Where the module data is and the evidence: each field discovery placed (its offset is this binary's layout) and
+   * each invariant checked; when none qualified, every candidate with the invariant that failed and what was found.
+   */
+  static Map<String, Object> moduleData(GoBinary binary) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    try {
+      ModuleData md = binary.moduleData();
+      m.put("found", true);
+      m.put("address", hex(md.address()));
+      m.put("foundBy", md.foundBy());
+      m.put("typesResolved", md.typesResolved());
+      Map<String, Object> layout = new LinkedHashMap<>();
+      md.fields().forEach(f -> layout.put(f.name(), f.offset()));
+      m.put("layout", layout);
+      m.put("checks", checks(md.checks()));
+    } catch (ModuleDataNotFoundException e) {
+      m.put("found", false);
+      m.put("error", e.getMessage());
+      List<Object> candidates = new ArrayList<>();
+      for (ModuleDataNotFoundException.Candidate c : e.candidates()) {
+        Map<String, Object> cm = new LinkedHashMap<>();
+        cm.put("address", hex(c.address()));
+        cm.put("foundBy", c.foundBy());
+        cm.put("checks", checks(c.checks()));
+        candidates.add(cm);
+      }
+      m.put("candidates", candidates);
+    } catch (GoBinaryFormatException e) {
+      m.put("found", false);
+      m.put("error", e.getMessage());
+    }
+    return m;
+  }
+
+  private static List<Object> checks(List<ModuleData.Check> checks) {
+    List<Object> out = new ArrayList<>();
+    for (ModuleData.Check c : checks) {
+      Map<String, Object> cm = new LinkedHashMap<>();
+      cm.put("invariant", c.invariant());
+      cm.put("held", c.held());
+      cm.put("found", c.found());
+      out.add(cm);
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void printModuleData(Map<String, Object> m, PrintStream out) {
+    if (Boolean.TRUE.equals(m.get("found"))) {
+      StringBuilder layout = new StringBuilder();
+      ((Map<String, Object>) m.get("layout")).forEach((k, v) -> layout.append(' ').append(k).append('+').append(v));
+      out.println("moduledata: " + m.get("address") + " (" + m.get("foundBy") + "), layout" + layout);
+      for (Object o : (List<Object>) m.get("checks")) {
+        Map<String, Object> c = (Map<String, Object>) o;
+        if (!Boolean.TRUE.equals(c.get("held"))) {
+          out.println("  FAILED " + c.get("invariant") + ": " + c.get("found"));
+        }
+      }
+      return;
+    }
+    out.println("moduledata: NOT FOUND: " + m.get("error"));
+    for (Object o : (List<Object>) m.getOrDefault("candidates", List.of())) {
+      Map<String, Object> cand = (Map<String, Object>) o;
+      out.println("  candidate " + cand.get("address") + " (" + cand.get("foundBy") + "):");
+      for (Object co : (List<Object>) cand.get("checks")) {
+        Map<String, Object> c = (Map<String, Object>) co;
+        out.println("    " + (Boolean.TRUE.equals(c.get("held")) ? "ok     " : "FAILED ") + c.get("invariant") + ": "
+            + c.get("found"));
+      }
+    }
+  }
+
   @SuppressWarnings("unchecked")
   private static void printText(Map<String, Object> r, PrintStream out) {
     out.println("binary:     " + r.get("path"));
@@ -149,6 +230,7 @@ final class InspectCommand {
       out.println("modules:");
       mods.forEach((k, v) -> out.println("  " + k + " " + v));
     }
+    printModuleData((Map<String, Object>) r.get("moduleData"), out);
     for (Object o : (List<Object>) r.get("probeSets")) {
       Map<String, Object> p = (Map<String, Object>) o;
       out.println();
@@ -178,5 +260,18 @@ final class InspectCommand {
 
   private static String hex(long v) {
     return "0x" + Long.toHexString(v);
+  }
+
+  /** What propagation can do on this host, decided as the agent decides it (without attaching anything). */
+  static io.goscope.platform.instrument.PropagationSupport propagationSupport() {
+    Optional<String> sockets = io.goscope.platform.sys.BpfFeatures.socketProgramsUnavailableReason();
+    if (sockets.isEmpty()) {
+      List<java.nio.file.Path> roots = io.goscope.platform.agent.AgentConfig.fromEnvironment().cgroupRootCandidates();
+      if (io.goscope.platform.sys.FileSystems.firstCgroup2(roots).isEmpty()) {
+        sockets = Optional.of("no cgroup v2 hierarchy at " + roots);
+      }
+    }
+    return io.goscope.platform.instrument.PropagationSupport.decide(
+        io.goscope.platform.sys.BpfFeatures.memoryWriteUnavailableReason(), sockets);
   }
 }

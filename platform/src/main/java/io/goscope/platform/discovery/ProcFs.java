@@ -184,6 +184,35 @@ public final class ProcFs {
     }
   }
 
+  /**
+   * Where the process's executable is mapped: the start of its mapping at file offset 0 in {@code maps}, which is
+   * the load bias of a position-independent Go binary (linked at address 0). Empty when unreadable.
+   */
+  public Optional<Long> loadBias(int pid) {
+    Optional<String> exe = exeTarget(pid);
+    if (exe.isEmpty()) {
+      return Optional.empty();
+    }
+    String path = exe.get();
+    return readText(pid, "maps", 4 << 20).flatMap(text -> parseLoadBias(text, path));
+  }
+
+  static Optional<Long> parseLoadBias(String maps, String exePath) {
+    for (String line : maps.split("\n")) {
+      // 55d0c8a00000-55d0c8c4f000 r--p 00000000 fd:01 1234  /app/server
+      String[] f = line.trim().split("\\s+", 6);
+      if (f.length == 6 && f[5].equals(exePath) && f[2].equals("00000000")) {
+        int dash = f[0].indexOf('-');
+        try {
+          return Optional.of(Long.parseUnsignedLong(f[0].substring(0, dash), 16));
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+          return Optional.empty();
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Start time in clock ticks after boot, field 22 of {@code stat}. */
   public Optional<Long> startTime(int pid) {
     return readText(pid, "stat", MAX_SMALL_FILE_BYTES).map(text -> parseStartTime(pid, text));

@@ -22,8 +22,11 @@ public final class GoBinary implements AutoCloseable {
 
   private final ElfFile elf;
   private Optional<GoBuildInfo> buildInfo;
-  private Pclntab pclntab;
+  /** The located pclntab; its text base may still be unresolved (see {@link #pclntab()}). */
+  private Pclntab located;
+  private boolean textBaseResolved;
   private ModuleData moduleData;
+  private ModuleDataNotFoundException moduleDataFailure;
   private GoVersion version;
 
   private GoBinary(ElfFile elf) {
@@ -31,7 +34,9 @@ public final class GoBinary implements AutoCloseable {
   }
 
   /**
-   * Opens {@code path} and checks that it is a Go binary (it has a pclntab).
+   * Opens {@code path} and checks that it is a Go binary (it has a pclntab). Where the function table's text base
+   * comes from the module data (Go 1.26+ without symbols), it is resolved on first use, so that a binary whose
+   * module data cannot be found still opens and reports its build info.
    *
    * @throws GoBinaryFormatException if it is not a readable 64-bit ELF Go binary
    */
@@ -39,7 +44,7 @@ public final class GoBinary implements AutoCloseable {
     ElfFile elf = ElfFile.open(path);
     try {
       GoBinary b = new GoBinary(elf);
-      b.pclntab();
+      b.guard("pclntab", b::locatedPclntab);
       return b;
     } catch (RuntimeException e) {
       elf.close();
@@ -122,7 +127,7 @@ public final class GoBinary implements AutoCloseable {
    */
   public GoVersion goVersion() {
     if (version == null) {
-      version = buildInfo().map(GoBuildInfo::goVersion).orElseGet(() -> pclntab().minGoVersion());
+      version = buildInfo().map(GoBuildInfo::goVersion).orElseGet(() -> locatedPclntab().minGoVersion());
     }
     return version;
   }
@@ -146,20 +151,31 @@ public final class GoBinary implements AutoCloseable {
     return elf.addressSpace();
   }
 
-  /** The function table, with textStart resolved through the module data when the header lacks it (Go 1.26+). */
+  /**
+   * The function table, with textStart resolved through the module data when the header lacks it (Go 1.26+).
+   *
+   * @throws ModuleDataNotFoundException when the text base is needed and no module data satisfies the invariants
+   */
   public Pclntab pclntab() {
     return guard("pclntab", this::pclntab0);
   }
 
+  private Pclntab locatedPclntab() {
+    if (located == null) {
+      located = Pclntab.locate(elf);
+    }
+    return located;
+  }
+
   private Pclntab pclntab0() {
-    if (pclntab == null) {
-      Pclntab p = Pclntab.locate(elf);
+    Pclntab p = locatedPclntab();
+    if (!textBaseResolved) {
       if (p.needsTextStart()) {
         p.useTextStart(textBase(p));
       }
-      pclntab = p;
+      textBaseResolved = true;
     }
-    return pclntab;
+    return p;
   }
 
   private long textBase(Pclntab p) {
@@ -167,22 +183,32 @@ public final class GoBinary implements AutoCloseable {
     if (text.isPresent()) {
       return text.get().value();
     }
-    GoVersion v = buildInfo().map(GoBuildInfo::goVersion).orElse(null);
-    ModuleData md = ModuleData.locate(elf, p, v);
-    moduleData = md;
+    ModuleData md = moduleData0();
     LOG.debug("pclntab textStart taken from moduledata file={} text=0x{} via={}", elf.path(),
         Long.toHexString(md.text()), md.foundBy());
     return md.text();
   }
 
-  /** The first module data (types, typelinks, text range). */
+  /**
+   * The first module data (text range, types, type links, itabs).
+   *
+   * @throws ModuleDataNotFoundException naming the failed invariant of every candidate when none qualifies
+   */
   public ModuleData moduleData() {
     return guard("moduledata", this::moduleData0);
   }
 
   private ModuleData moduleData0() {
+    if (moduleDataFailure != null) {
+      throw moduleDataFailure;
+    }
     if (moduleData == null) {
-      moduleData = ModuleData.locate(elf, pclntab(), buildInfo().map(GoBuildInfo::goVersion).orElse(null));
+      try {
+        moduleData = ModuleData.locate(elf, locatedPclntab(), buildInfo().map(GoBuildInfo::goVersion).orElse(null));
+      } catch (ModuleDataNotFoundException e) {
+        moduleDataFailure = e;
+        throw e;
+      }
     }
     return moduleData;
   }

@@ -25,7 +25,7 @@ public final class Pclntab {
   public static final int MAGIC_120 = 0xfffffff1;
 
   private static final int PTR = 8;
-  private static final int MAX_FUNCS = 8 << 20;
+  static final int MAX_FUNCS = 8 << 20;
 
   private final ElfFile elf;
   private final long vaddr;
@@ -38,6 +38,9 @@ public final class Pclntab {
   private final int pclnOff;
   private final int ftabEntrySize;
   private int[] hashIndex;
+  private int linearLookups;
+  /** Lookups answered by a scan before the name index is built. */
+  static final int LINEAR_LOOKUPS = 4;
 
   private Pclntab(ElfFile elf, long vaddr, ByteBuffer raw) {
     this.elf = elf;
@@ -241,6 +244,24 @@ public final class Pclntab {
     return magic == MAGIC_12 ? 8 + PTR : pclnOff;
   }
 
+  /** Link-time address of the function table ({@code moduledata.ftab} points here). */
+  long ftabAddress() {
+    return vaddr + ftabStart();
+  }
+
+  /** Whether function entries are absolute addresses (Go &lt; 1.18) rather than offsets from a text base. */
+  boolean absoluteEntries() {
+    return ftabEntrySize == 16;
+  }
+
+  /** The table's {@code i}-th entry as stored (0..nfunc; entry nfunc is the end of the last function). */
+  long storedEntry(int i) {
+    if (i < 0 || i > nfunc) {
+      throw new IndexOutOfBoundsException("function table entry " + i + " of " + (nfunc + 1));
+    }
+    return rawEntry(i);
+  }
+
   private long rawEntry(int i) {
     int at = (int) (ftabStart() + (long) i * ftabEntrySize);
     return ftabEntrySize == 16 ? data.getLong(at) : data.getInt(at) & 0xffffffffL;
@@ -265,13 +286,26 @@ public final class Pclntab {
     return off < 0 ? "" : ElfFile.readCString(data, off);
   }
 
-  /** The index of the function named {@code name}, building the name index on first call. */
+  /**
+   * The index of the function named {@code name}. The first {@value #LINEAR_LOOKUPS} lookups scan the table,
+   * comparing raw name bytes (most names differ in their first bytes); later ones build and use a hash index, so a
+   * binary that is asked for one or two probe symbols never pays for hashing every name.
+   */
   public OptionalInt find(String name) {
     requireNonNull(name, "name");
+    byte[] want = name.getBytes(StandardCharsets.UTF_8);
+    if (hashIndex == null && linearLookups < LINEAR_LOOKUPS) {
+      linearLookups++;
+      for (int i = 0; i < nfunc; i++) {
+        if (nameEquals(nameOffset(i), want)) {
+          return OptionalInt.of(i);
+        }
+      }
+      return OptionalInt.empty();
+    }
     if (hashIndex == null) {
       buildIndex();
     }
-    byte[] want = name.getBytes(StandardCharsets.UTF_8);
     int h = hash(want);
     int mask = hashIndex.length - 1;
     for (int slot = h & mask, probes = 0; probes < hashIndex.length; slot = (slot + 1) & mask, probes++) {

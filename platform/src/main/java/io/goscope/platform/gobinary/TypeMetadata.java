@@ -29,7 +29,8 @@ import java.util.Set;
  *
  * <p>Struct names in the metadata carry the package name only ({@code http.Request}); they are matched to the
  * toolchain spelling {@code net/http.Request} through the package path of the uncommon type (or the struct's own
- * {@code pkgPath}). The first query walks the type graph from the roots once (pointer elems, struct field types,
+ * {@code pkgPath}). Field offsets must ascend inside the struct's size, else {@link #fields} throws rather than
+ * return a guess. The first query walks the type graph from the roots once (pointer elems, struct field types,
  * slice/array/map/chan elems, func parameters, interface and method signatures, {@code ptrToThis}), bounded by
  * {@value #MAX_VISITED} types, and records named struct types only. Thread-safe.
  */
@@ -116,6 +117,59 @@ public final class TypeMetadata {
         binary.goVersion());
   }
 
+  /**
+   * The name of the type whose descriptor is at {@code typeAddress} as Go's {@code reflect.Type.String()} gives it
+   * ({@code *net.OpError}, {@code context.deadlineExceededError}), or null when it is not a readable type descriptor
+   * of this binary.
+   */
+  public synchronized String typeName(long typeAddress) {
+    if (typeAddress < typesStart || typeAddress + HEADER > typesEnd || (typeAddress & 7) != 0) {
+      return null;
+    }
+    try {
+      ByteBuffer h = read(typeAddress, HEADER);
+      int nameOff = h.getInt(40);
+      String name = nameOff > 0 ? nameAt(typesStart + nameOff) : null;
+      if (name == null || name.isEmpty()) {
+        return null;
+      }
+      return (h.get(20) & TFLAG_EXTRA_STAR) != 0 && name.startsWith("*") ? name.substring(1) : name;
+    } catch (GoBinaryFormatException | IndexOutOfBoundsException e) {
+      return null;
+    }
+  }
+
+  /**
+   * The concrete types the binary converts to the interface named {@code interfaceName} (e.g. {@code error}) where
+   * the compiler knew both, from its {@code itablinks}: type descriptor address (link-time) to type name. At most
+   * {@code max} entries.
+   */
+  public synchronized Map<Long, String> implementations(long[] itabs, String interfaceName, int max) {
+    Map<Long, String> out = new java.util.LinkedHashMap<>();
+    for (long itab : itabs) {
+      if (out.size() >= max) {
+        break;
+      }
+      try {
+        if (!mem.contains(itab, 16)) {
+          continue;
+        }
+        ByteBuffer b = read(itab, 16);
+        long inter = b.getLong(0);
+        long type = b.getLong(8);
+        if (interfaceName.equals(typeName(inter))) {
+          String name = typeName(type);
+          if (name != null) {
+            out.put(type, name);
+          }
+        }
+      } catch (GoBinaryFormatException | IndexOutOfBoundsException e) {
+        // an unreadable itab: skipped
+      }
+    }
+    return out;
+  }
+
   /** Offset of {@code field} in the struct named {@code structType} ({@code net/http.Request}), if reachable. */
   public OptionalLong offset(String structType, String field) {
     requireNonNull(field, "field");
@@ -123,7 +177,11 @@ public final class TypeMetadata {
     return off == null ? OptionalLong.empty() : OptionalLong.of(off);
   }
 
-  /** Fields of {@code structType} with offsets in declaration order, or an empty map if it was not reached. */
+  /**
+   * Fields of {@code structType} with offsets in declaration order, or an empty map if it was not reached.
+   *
+   * @throws GoBinaryFormatException if the offsets read do not ascend inside the struct's size
+   */
   public synchronized Map<String, Long> fields(String structType) {
     requireNonNull(structType, "structType");
     Long addr = structs().get(structType);
@@ -139,14 +197,30 @@ public final class TypeMetadata {
     }
     ByteBuffer fs = read(fieldsPtr, (int) (count * 24));
     boolean offsetAnon = !version.atLeast(1, 19);
+    long size = st.getLong(0);
+    long prev = 0;
     for (int i = 0; i < count; i++) {
       String name = nameAt(fs.getLong(i * 24));
       long word = fs.getLong(i * 24 + 16);
+      long off = offsetAnon ? word >>> 1 : word;
+      // Go lays fields out in declaration order inside the struct's size: anything else means this release's
+      // descriptors are not what this reader expects, and a guessed offset must not reach a probe.
+      if (off < prev || off > size) {
+        throw new GoBinaryFormatException(structType, String.format("type metadata: field %d (%s) at offset %d"
+            + " after %d in a struct of %d bytes: descriptor layout not understood", i, name, off, prev, size));
+      }
+      prev = off;
       if (name != null) {
-        out.putIfAbsent(name, offsetAnon ? word >>> 1 : word);
+        out.putIfAbsent(name, off);
       }
     }
     return Collections.unmodifiableMap(out);
+  }
+
+  /** Address of the descriptor of {@code structType}, or 0 if it was not reached (forces the walk). */
+  synchronized long descriptorAddress(String structType) {
+    Long a = structs().get(structType);
+    return a == null ? 0 : a;
   }
 
   /** Number of named struct types reached from the roots (forces the walk). */

@@ -33,13 +33,27 @@ public final class BinaryAnalyzer {
    * @param buildId Go or GNU build id, or null
    * @param plans probe set → plan
    * @param analysisNanos how long the first analysis took
+   * @param pie whether the binary is position-independent (its runtime addresses are shifted by a load bias)
+   * @param errorTypes the binary's concrete error types: link-time type descriptor address to name, for decoders'
+   *     {@code error.type} ({@link io.goscope.api.TracedProcess#goTypeName})
    */
   public record Analysis(
-      String goVersion, @Nullable String buildId, Map<ProbeSetRuntime, ProbePlan> plans, long analysisNanos) {
+      String goVersion, @Nullable String buildId, Map<ProbeSetRuntime, ProbePlan> plans, long analysisNanos,
+      boolean pie, Map<Long, String> errorTypes) {
     public Analysis {
       plans = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(plans));
+      errorTypes = Map.copyOf(errorTypes);
+    }
+
+    /** An analysis without error types (tests). */
+    public Analysis(String goVersion, @Nullable String buildId, Map<ProbeSetRuntime, ProbePlan> plans,
+        long analysisNanos) {
+      this(goVersion, buildId, plans, analysisNanos, false, Map.of());
     }
   }
+
+  /** Error types kept per binary, at most. */
+  static final int MAX_ERROR_TYPES = 20_000;
 
   private final ProbePlanner planner;
   private final List<ProbeSetRuntime> runtimes;
@@ -94,11 +108,19 @@ public final class BinaryAnalyzer {
       for (ProbeSetRuntime r : runtimes) {
         plans.put(r, planner.plan(binary, r.descriptor(), r.offsetTables()));
       }
-      Analysis a = new Analysis(binary.goVersion().toString(), buildId.orElse(null), plans, System.nanoTime() - t0);
+      Map<Long, String> errorTypes = Map.of();
+      try {
+        errorTypes = io.goscope.platform.gobinary.TypeMetadata.of(binary)
+            .implementations(binary.moduleData().itablinks(), "error", MAX_ERROR_TYPES);
+      } catch (RuntimeException e) {
+        log.debug("error types unreadable path={} reason={}", path, e.toString());
+      }
+      Analysis a = new Analysis(binary.goVersion().toString(), buildId.orElse(null), plans, System.nanoTime() - t0,
+          binary.isPie(), errorTypes);
       byFile.put(key, a);
       buildId.ifPresent(id -> byBuildId.put(id, a));
-      log.info("binary analysed path={} go={} buildId={} stripped={} pie={} ms={}", path, a.goVersion(),
-          a.buildId(), binary.stripped(), binary.isPie(), a.analysisNanos() / 1_000_000);
+      log.info("binary analysed path={} go={} buildId={} stripped={} pie={} errorTypes={} ms={}", path, a.goVersion(),
+          a.buildId(), binary.stripped(), binary.isPie(), errorTypes.size(), a.analysisNanos() / 1_000_000);
       return a;
     }
   }

@@ -32,6 +32,8 @@ public final class HostMaps implements AutoCloseable {
   public static final String BINARIES = "goscope_binaries";
   public static final String GOROUTINES = "goscope_goroutines";
   public static final String INCOMING = "goscope_incoming";
+  public static final String SOCK_MARKS = "goscope_sock_marks";
+  public static final String SOCK_OUTCOMES = "goscope_sock_outcomes";
 
   /** struct gs_process flags (goscope_context.h). */
   static final int PROCESS_PROPAGATE = 0x1;
@@ -105,6 +107,11 @@ public final class HostMaps implements AutoCloseable {
     } catch (IOException e) {
       throw new GoscopeException("host maps: read " + OBJECT + ": " + e.getMessage(), e);
     }
+  }
+
+  /** One of the host maps by name (tests, and the host's own programs), or null. */
+  BpfMap map(String name) {
+    return maps.get(name);
   }
 
   /** The shared ring buffer. */

@@ -26,13 +26,24 @@ public final class Instrumentor {
 
   private final ProbeObjects objects;
   private final Map<String, String> unavailableFeatures;
+  private final java.util.function.Function<String, java.util.Optional<String>> featureStarter;
 
   /**
    * @param unavailableFeatures feature → why this host cannot run its probes (their programs are not loaded)
    */
   public Instrumentor(ProbeObjects objects, Map<String, String> unavailableFeatures) {
+    this(objects, unavailableFeatures, feature -> java.util.Optional.empty());
+  }
+
+  /**
+   * @param featureStarter called before a feature's probes first attach (e.g. to start the host programs they work
+   *     with); a reason it returns fails the feature
+   */
+  public Instrumentor(ProbeObjects objects, Map<String, String> unavailableFeatures,
+      java.util.function.Function<String, java.util.Optional<String>> featureStarter) {
     this.objects = requireNonNull(objects, "objects");
     this.unavailableFeatures = Map.copyOf(unavailableFeatures);
+    this.featureStarter = requireNonNull(featureStarter, "featureStarter");
   }
 
   /**
@@ -80,6 +91,9 @@ public final class Instrumentor {
       return null;
     }
     String unavailable = unavailableFeatures.get(feature);
+    if (unavailable == null) {
+      unavailable = featureStarter.apply(feature).orElse(null);
+    }
     if (unavailable != null) {
       a.fail(feature + " unavailable: " + unavailable);
       return feature + " unavailable: " + unavailable;

@@ -28,8 +28,13 @@ import org.slf4j.LoggerFactory;
 public final class ProbeObjects implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProbeObjects.class);
 
+  /** How long an object nothing references stays loaded, so that a restart or churn does not run the verifier. */
+  public static final long DEFAULT_KEEP_NANOS = 120_000_000_000L;
+
   private final HostMaps hostMaps;
   private final Set<String> unavailableFeatures;
+  private final long keepNanos;
+  private final java.util.function.LongSupplier clock;
   private final Map<Key, Loaded> loaded = new HashMap<>();
   private final Map<String, SetMaps> setMaps = new HashMap<>();
   private long loads;
@@ -49,6 +54,8 @@ public final class ProbeObjects implements AutoCloseable {
     private final BpfObject object;
     private final Set<String> disabledPrograms;
     private int references;
+    /** When the last reference went (clock nanos), while unreferenced; 0 otherwise. */
+    private long idleSince;
 
     private Loaded(Key key, ProbeSetRuntime runtime, BpfObject object, Set<String> disabledPrograms) {
       this.key = key;
@@ -81,8 +88,18 @@ public final class ProbeObjects implements AutoCloseable {
    *     refuses; they are not loaded
    */
   public ProbeObjects(HostMaps hostMaps, Set<String> unavailableFeatures) {
+    this(hostMaps, unavailableFeatures, DEFAULT_KEEP_NANOS, System::nanoTime);
+  }
+
+  /**
+   * @param keepNanos how long an object stays loaded after its last reference went (0: closed at once)
+   */
+  public ProbeObjects(HostMaps hostMaps, Set<String> unavailableFeatures, long keepNanos,
+      java.util.function.LongSupplier clock) {
     this.hostMaps = requireNonNull(hostMaps, "hostMaps");
     this.unavailableFeatures = Set.copyOf(unavailableFeatures);
+    this.keepNanos = keepNanos;
+    this.clock = requireNonNull(clock, "clock");
   }
 
   /**
@@ -100,13 +117,25 @@ public final class ProbeObjects implements AutoCloseable {
       }
     });
     Key key = new Key(runtime.id(), Map.copyOf(applicable));
+    evictIdle();
     Loaded l = loaded.get(key);
     if (l == null) {
       l = load(key, runtime, applicable);
       loaded.put(key, l);
     }
     l.references++;
+    l.idleSince = 0;
     return l;
+  }
+
+  /** Closes objects that nothing referenced for longer than the keep time. */
+  public synchronized void evictIdle() {
+    long now = clock.getAsLong();
+    for (Loaded l : List.copyOf(loaded.values())) {
+      if (l.references == 0 && l.idleSince != 0 && now - l.idleSince >= keepNanos) {
+        unload(l);
+      }
+    }
   }
 
   private Loaded load(Key key, ProbeSetRuntime runtime, Map<String, Long> constants) {
@@ -172,6 +201,14 @@ public final class ProbeObjects implements AutoCloseable {
     if (--l.references > 0) {
       return;
     }
+    if (keepNanos > 0) {
+      l.idleSince = Math.max(1, clock.getAsLong());
+      return; // kept for the next binary that needs it; evictIdle closes it later
+    }
+    unload(l);
+  }
+
+  private void unload(Loaded l) {
     loaded.remove(l.key);
     l.object.close();
     SetMaps shared = setMaps.get(l.key.setId());
@@ -180,6 +217,11 @@ public final class ProbeObjects implements AutoCloseable {
       setMaps.remove(l.key.setId());
     }
     log.info("BPF object unloaded set={} object={}", l.runtime.id(), l.object.name());
+  }
+
+  /** Objects loaded now and referenced by an attachment (objects kept idle for reuse are not counted). */
+  public synchronized int inUseCount() {
+    return (int) loaded.values().stream().filter(l -> l.references > 0).count();
   }
 
   /** Objects loaded now. */
@@ -214,10 +256,8 @@ public final class ProbeObjects implements AutoCloseable {
 
   @Override
   public synchronized void close() {
-    List<Loaded> all = new ArrayList<>(loaded.values());
-    for (Loaded l : all) {
-      l.references = 1;
-      release(l);
+    for (Loaded l : new ArrayList<>(loaded.values())) {
+      unload(l);
     }
   }
 }

@@ -87,13 +87,7 @@ public final class ProbeSetRuntime {
       throw new IllegalArgumentException("source id out of range 1.." + MAX_SOURCE_ID + ": " + sourceId);
     }
     ProbeSetDescriptor d = probeSet.descriptor();
-    byte[] bytes;
-    try (InputStream in = openObject(probeSet)) {
-      bytes = in.readNBytes(64 << 20);
-    }
-    if (bytes.length == 0) {
-      throw new IOException("probe set " + d.id() + ": empty BPF object " + d.bpfObjectResource());
-    }
+    byte[] bytes = objectBytes(probeSet);
     Set<String> constants;
     try (BpfObject object = BpfObject.open(d.id(), bytes)) {
       constants = object.constantNames();
@@ -110,17 +104,35 @@ public final class ProbeSetRuntime {
     return new ProbeSetRuntime(sourceId, probeSet, new byte[0], List.of(), Set.of());
   }
 
-  /** The object for this machine's architecture ({@code bpf/<arch>/<name>}) when the plugin has one, else the plain one. */
+  /** The bytes of the set's BPF object for this host's architecture (see {@link #openObject}). */
+  static byte[] objectBytes(ProbeSet probeSet) throws IOException {
+    byte[] bytes;
+    try (InputStream in = openObject(probeSet)) {
+      bytes = in.readNBytes(64 << 20);
+    }
+    if (bytes.length == 0) {
+      throw new IOException("probe set " + probeSet.descriptor().id() + ": empty BPF object "
+          + probeSet.descriptor().bpfObjectResource());
+    }
+    return bytes;
+  }
+
+  /**
+   * The object built for this host's architecture ({@link BpfObjectResources}: {@code bpf/<arch>/<name>}) when the
+   * plugin has one, else the plain resource (plugins built before arm64 support).
+   */
   private static InputStream openObject(ProbeSet probeSet) throws IOException {
     String resource = probeSet.descriptor().bpfObjectResource();
-    int slash = resource.lastIndexOf('/');
-    String perArch = resource.substring(0, slash + 1) + System.getProperty("os.arch").replace("amd64", "x86_64")
-        .replace("aarch64", "aarch64") + "/" + resource.substring(slash + 1);
-    try {
-      return probeSet.openResource(perArch);
-    } catch (IOException e) {
-      return probeSet.openResource(resource);
+    String arch = BpfObjectResources.hostArch();
+    if (arch != null) {
+      try {
+        return probeSet.openResource(BpfObjectResources.forArch(resource, arch));
+      } catch (IOException e) {
+        org.slf4j.LoggerFactory.getLogger(ProbeSetRuntime.class).info("probe set {} has no BPF object for {}; "
+            + "loading {} as built for the plugin's build host", probeSet.descriptor().id(), arch, resource);
+      }
     }
+    return probeSet.openResource(resource);
   }
 
   private static void check(ProbeSetDescriptor d, BpfObject object, Set<String> constants) {

@@ -85,6 +85,33 @@ public final class BpfFeatures {
     }
   }
 
+  /**
+   * Why the kernel cannot run the socket programs of socket-level propagation (cgroup sock_ops, sk_msg, sockhash
+   * maps: CONFIG_CGROUP_BPF, CONFIG_BPF_STREAM_PARSER / CONFIG_NET_SOCK_MSG), or empty when it can.
+   */
+  public static Optional<String> socketProgramsUnavailableReason() {
+    if (unavailableReason().isPresent()) {
+      return unavailableReason();
+    }
+    String[][] checks = {
+      {"prog", String.valueOf(Libbpf.BPF_PROG_TYPE_SOCK_OPS), "sock_ops programs (CONFIG_CGROUP_BPF)"},
+      {"prog", String.valueOf(Libbpf.BPF_PROG_TYPE_SK_MSG), "sk_msg programs (CONFIG_NET_SOCK_MSG)"},
+      {"map", String.valueOf(Libbpf.BPF_MAP_TYPE_SOCKHASH), "sockhash maps (CONFIG_BPF_STREAM_PARSER)"},
+    };
+    for (String[] c : checks) {
+      int type = Integer.parseInt(c[1]);
+      int rc = c[0].equals("prog") ? Libbpf.lib().libbpf_probe_bpf_prog_type(type, null)
+          : Libbpf.lib().libbpf_probe_bpf_map_type(type, null);
+      if (rc == 0) {
+        return Optional.of("the kernel has no " + c[2]);
+      }
+      if (rc < 0) {
+        return Optional.of("cannot probe for " + c[2] + ": " + Errno.name(-rc));
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Why BPF tracing cannot work here, or empty when it can. */
   public static Optional<String> unavailableReason() {
     return Result.UNAVAILABLE;

@@ -4,7 +4,7 @@ package io.goscope.platform.sys;
  * An attached BPF program: detached (bpf_link__destroy) when closed. Closing is idempotent and never throws;
  * a failure to detach is logged.
  */
-public sealed interface BpfLink extends AutoCloseable permits UprobeLink, TracepointLink {
+public sealed interface BpfLink extends AutoCloseable permits UprobeLink, TracepointLink, CgroupLink, SockMapLink {
   /** The BPF program's name. */
   String program();
 

@@ -114,6 +114,30 @@ public final class BpfMap implements AutoCloseable {
     return true;
   }
 
+  /**
+   * Removes every key (BPF_MAP_GET_NEXT_KEY from the start, then delete, until empty). For a socket map this takes
+   * each socket out at once, with the programs the map gave it, instead of when the map is freed later.
+   *
+   * @return how many keys were deleted
+   */
+  public int clear() {
+    byte[] key = new byte[keySize()];
+    int deleted = 0;
+    for (int guard = 0; guard < 1 << 24; guard++) {
+      int rc = Libbpf.lib().bpf_map_get_next_key(fd(), null, key);
+      if (rc == -Errno.ENOENT) {
+        return deleted;
+      }
+      if (rc < 0) {
+        throw new BpfException("iterate map", name, -rc);
+      }
+      if (delete(key)) {
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
   /** The map's memory as the kernel accounts it ({@code memlock} in /proc/self/fdinfo of its fd), or -1. */
   public long kernelMemoryBytes() {
     try {

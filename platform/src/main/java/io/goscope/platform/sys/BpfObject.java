@@ -383,6 +383,57 @@ public final class BpfObject implements AutoCloseable {
   }
 
   /**
+   * Attaches a cgroup program (sock_ops, say) to a cgroup v2 directory through a {@code bpf_link}, which leaves
+   * other programs attached there alone and goes away with this process.
+   *
+   * @param cgroupDir a directory of the cgroup v2 hierarchy, e.g. its root
+   */
+  public BpfLink attachCgroup(String program, java.nio.file.Path cgroupDir) {
+    requireNonNull(program, "program");
+    requireNonNull(cgroupDir, "cgroupDir");
+    String context = "cgroup=" + cgroupDir;
+    Pointer prog = program(program, "attach cgroup program", null, context);
+    int fd = Libc.lib().open(cgroupDir.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+    if (fd < 0) {
+      throw new BpfException("open cgroup", program, null, context, Libc.lastErrno(), "cannot open the directory");
+    }
+    try (Libbpf.Capture log = Libbpf.capture()) {
+      Pointer link = Libbpf.lib().bpf_program__attach_cgroup(prog, fd);
+      if (link == null) {
+        throw new BpfException(
+            "attach cgroup program", program, null, context, Libbpf.lastErrno(), log.detail(LOG_TAIL_CHARS));
+      }
+      CgroupLink l = new CgroupLink(program, cgroupDir.toString(), new NativeLink(link));
+      LOG.debug("attached program={} {}", program, l.target());
+      return l;
+    } finally {
+      Libc.lib().close(fd);
+    }
+  }
+
+  /**
+   * Attaches a program to one of this object's socket maps with its expected attach type (an sk_msg program becomes
+   * the map's msg verdict). Close the link before this object.
+   */
+  public BpfLink attachToMap(String program, String mapName) {
+    requireNonNull(program, "program");
+    requireNonNull(mapName, "mapName");
+    String context = "map=" + mapName;
+    Pointer prog = program(program, "attach to map", null, context);
+    int type = Libbpf.lib().bpf_program__expected_attach_type(prog);
+    int progFd = Libbpf.lib().bpf_program__fd(prog);
+    int mapFd = map(mapName).fd();
+    int rc = Libbpf.lib().bpf_prog_attach(progFd, mapFd, type, 0);
+    if (rc != 0) {
+      throw new BpfException("attach to map", program, null, context + " attach_type=" + type,
+          rc < 0 ? -rc : Libbpf.lastErrno(), "bpf_prog_attach refused");
+    }
+    SockMapLink l = new SockMapLink(program, mapName, progFd, mapFd, type);
+    LOG.debug("attached program={} {}", program, l.target());
+    return l;
+  }
+
+  /**
    * One of the object's maps, valid while the object is open. Its fd exists after {@link #load()} (or after
    * {@link #reuseMap}).
    */

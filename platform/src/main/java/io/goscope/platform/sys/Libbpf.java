@@ -31,6 +31,9 @@ final class Libbpf {
   static final int BPF_MAP_TYPE_LRU_PERCPU_HASH = 10;
   static final int BPF_MAP_TYPE_RINGBUF = 27;
   static final int BPF_PROG_TYPE_KPROBE = 2;
+  static final int BPF_PROG_TYPE_SOCK_OPS = 13;
+  static final int BPF_PROG_TYPE_SK_MSG = 16;
+  static final int BPF_MAP_TYPE_SOCKHASH = 18;
   static final int BPF_FUNC_PROBE_WRITE_USER = 36;
   static final int BTF_KIND_VAR = 14;
   static final int BTF_KIND_DATASEC = 15;
@@ -73,6 +76,18 @@ final class Libbpf {
 
     Pointer bpf_program__attach_tracepoint(Pointer prog, String category, String name);
 
+    Pointer bpf_program__attach_cgroup(Pointer prog, int cgroupFd);
+
+    int bpf_program__fd(Pointer prog);
+
+    int bpf_program__expected_attach_type(Pointer prog);
+
+    int bpf_prog_attach(int progFd, int attachableFd, int type, int flags);
+
+    int bpf_prog_detach2(int progFd, int attachableFd, int type);
+
+    int libbpf_probe_bpf_prog_type(int progType, Pointer opts);
+
     int bpf_link__destroy(Pointer link);
 
     int bpf_map__fd(Pointer map);
@@ -103,6 +118,8 @@ final class Libbpf {
     int bpf_map_update_elem(int fd, @In byte[] key, @In byte[] value, @u_int64_t long flags);
 
     int bpf_map_delete_elem(int fd, @In byte[] key);
+
+    int bpf_map_get_next_key(int fd, @In byte[] key, @Out byte[] nextKey);
 
     int libbpf_num_possible_cpus();
 

@@ -13,6 +13,9 @@ final class Libc {
   static final int MAP_SHARED = 1;
   static final long MAP_FAILED = -1L;
   static final int F_DUPFD_CLOEXEC = 1030;
+  static final int O_RDONLY = 0;
+  static final int O_DIRECTORY = 0200000;
+  static final int O_CLOEXEC = 02000000;
 
   /** jnr-ffi binding; public only so the generated implementation can see it (the enclosing class is not). */
   public interface Native {
@@ -22,7 +25,11 @@ final class Libc {
 
     int close(int fd);
 
+    int open(String path, int flags);
+
     int fcntl(int fd, int cmd, int arg);
+
+    int statfs(String path, Pointer buf);
 
     int getpagesize();
 

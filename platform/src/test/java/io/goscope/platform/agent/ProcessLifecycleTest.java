@@ -44,7 +44,14 @@ class ProcessLifecycleTest {
   private final List<AgentEvent> events = new ArrayList<>();
   private final ProcessLifecycle lifecycle = ProcessLifecycle.builder()
       .processes(procs).rules(rules).binaries(bins).kernel(kernel).telemetry(telemetry).scheduler(scheduler)
-      .detacher(detaches::add).events(events::add).lingerMillis(60_000).drainDelayMillis(2_000).build();
+      .detacher(detaches::add).events(events::add).fileWatch(this::watch).drainDelayMillis(2_000).build();
+  /** Files watched now, with what to call when one changes. */
+  private final Map<Path, Runnable> watched = new HashMap<>();
+
+  private AutoCloseable watch(Path file, Runnable onChange) {
+    watched.put(file, onChange);
+    return () -> watched.remove(file);
+  }
 
   // ---- fakes ------------------------------------------------------------------------------------------------
 
@@ -113,6 +120,7 @@ class ProcessLifecycleTest {
 
   private static final class FakeBinaries implements ProcessLifecycle.Binaries {
     boolean perBinary = true;
+    long lingerMillis;
     final Map<ExecutableKey, Integer> analyses = new HashMap<>();
     RuntimeException analysisFailure;
 
@@ -124,7 +132,7 @@ class ProcessLifecycleTest {
     @Override
     public ProcessLifecycle.Target locate(ProcessSnapshot s) {
       return new ProcessLifecycle.Target(Path.of(s.info().executable()), s.exeLink(), "fake", s.executableKey(),
-          perBinary, false);
+          perBinary, lingerMillis);
     }
 
     @Override
@@ -513,6 +521,41 @@ class ProcessLifecycleTest {
     runDetaches();
     assertTrue(kernel.attachments.get(0).closed, "stale offsets removed");
     assertEquals(2, kernel.attachments.size());
+  }
+
+  @Test
+  void aLingeringBinaryServesItsRestartedProcessWithoutAnAttach() {
+    bins.lingerMillis = 10_000;
+    procs.start(10, "/srv/app", 100, key(7));
+    lifecycle.consider(10, false, 0);
+    procs.live.remove(10);
+    lifecycle.exited(10);
+    runDetaches();
+    assertEquals(1, kernel.open(), "kept while it lingers");
+    assertTrue(watched.containsKey(Path.of("/srv/app")), "its file is watched meanwhile");
+    procs.start(11, "/srv/app", 200, key(7)); // the restart
+    lifecycle.consider(11, false, 0);
+    assertEquals(1, kernel.attachments.size(), "no attach for the restart");
+    assertFalse(watched.containsKey(Path.of("/srv/app")), "not watched while a process runs it");
+    procs.live.remove(11);
+    lifecycle.exited(11);
+    scheduler.runAll(); // the linger ends
+    runDetaches();
+    assertEquals(0, kernel.open());
+  }
+
+  @Test
+  void aLingeringBinaryWhoseFileChangesIsDetachedAtOnce() {
+    bins.lingerMillis = 10_000;
+    procs.start(10, "/srv/app", 100, key(7));
+    lifecycle.consider(10, false, 0);
+    procs.live.remove(10);
+    lifecycle.exited(10);
+    watched.get(Path.of("/srv/app")).run(); // written in place
+    scheduler.runAll();
+    runDetaches();
+    assertEquals(0, kernel.open(), "uprobes at stale offsets must not meet the rewritten file");
+    assertEquals(0, lifecycle.binaryCount());
   }
 
   @Test

@@ -75,6 +75,8 @@ final class NetHttpEventLayout {
     static final int PROPAGATION_INJECTED = 1;
     static final int PROPAGATION_OWN = 2;
     static final int PROPAGATION_UNSURE = 3;
+    static final int PROPAGATION_UNAVAILABLE = 4;
+    static final int PROPAGATION_MISSED = 5;
 
     private Client() {}
   }

@@ -124,6 +124,11 @@ public final class NetHttpProbeSet implements ProbeSet {
                 .entry("nethttp_inject_h1_entry").ret("nethttp_inject_h1_return")
                 .requires("off_bufio_writer_buf", "off_bufio_writer_n", "off_request_header")
                 .feature(FunctionProbe.PROPAGATION).failureMode(FailureMode.IGNORE).build())
+            // Under kernel lockdown: the same checks, then the writer thread is armed for the host's socket programs.
+            .probe(FunctionProbe.builder("net/http.Header.writeSubset")
+                .entry("nethttp_arm_h1_entry").ret("nethttp_arm_h1_return")
+                .requires("off_bufio_writer_buf", "off_bufio_writer_n", "off_request_header")
+                .feature(FunctionProbe.SOCKET_PROPAGATION).failureMode(FailureMode.IGNORE).build())
             .probe(FunctionProbe.builder("vendor/golang.org/x/net/http2/hpack.(*Encoder).WriteField")
                 .entry("nethttp_inject_h2_field")
                 .feature(FunctionProbe.PROPAGATION).failureMode(FailureMode.IGNORE).build())
