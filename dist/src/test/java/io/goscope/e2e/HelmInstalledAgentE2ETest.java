@@ -109,7 +109,8 @@ class HelmInstalledAgentE2ETest {
         jars = s.map(p -> p.getFileName().toString()).sorted().toList();
       }
       assertEquals(List.of("example-exporter-jsonl-1.0.0.jar", "goscope-exporter-console.jar",
-          "goscope-exporter-otlp.jar", "goscope-probe-nethttp.jar"), jars, "built-in and extra plugins, one dir");
+          "goscope-exporter-otlp.jar", "goscope-probe-grpc.jar", "goscope-probe-nethttp.jar"), jars,
+          "built-in and extra plugins, one dir");
 
       Container agentContainer = rendered.agent();
       List<String> command = pod.commandLine(agentContainer);
