@@ -4,8 +4,11 @@ SHELL := /bin/bash
 MVN ?= mvn -B -ntp
 DIST := dist/target/goscope
 
+# The line with postgresql: database servers and Debian's GOPATH drivers of the data-layer e2e tests (issue 8).
 APT_PACKAGES := openjdk-17-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool golang-go \
-	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2 curl unzip golang-google-grpc-dev
+	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2 curl unzip golang-google-grpc-dev \
+	python3-prometheus-client libcap2-bin openssl \
+	postgresql mariadb-server redis-server golang-github-lib-pq-dev golang-github-mattn-go-sqlite3-dev
 
 .PHONY: deps build demo test bench clean
 

@@ -11,6 +11,18 @@
 
 #include <linux/types.h>
 
+/*
+ * Version of the kit's binary contract with the host: the structs and map names of these headers and the rules of
+ * io.goscope.api.ProbeSetDescriptor. Raised only by an incompatible change (a struct layout, a shared map, a host
+ * constant); additions keep it. The kit artifact (io.goscope:goscope-probe-kit) records it in
+ * goscope-probe-kit.properties (abi=...). A probe set can pin the contract it was written for:
+ *
+ *   #if GOSCOPE_KIT_ABI != 1
+ *   #error "written for probe-kit ABI 1"
+ *   #endif
+ */
+#define GOSCOPE_KIT_ABI 1
+
 /* Every record starts with this header (8 bytes). */
 struct gs_record_header {
 	__u16 source; /* set from goscope_source: which probe set wrote the record */

@@ -1,11 +1,17 @@
-// goscope-demo-server: a small net/http server that Goscope traces in `goscope demo` and in the end-to-end tests.
+// goscope-demo-server: a small net/http server that Goscope traces in `goscope demo` (as demo-back, called by
+// goscope-demo-front, see front/) and in the end-to-end tests. A server only: it links no HTTP client code, so the
+// tests that trace it attach the server probes alone.
 //
 // Routes (each also matches any sub-path, so every request can carry a unique path):
 //
-//	/hello   200
-//	/missing 404
-//	/fail    500
-//	/slow    sleeps 20 ms, then 200
+//	/hello           200
+//	/missing         404
+//	/fail            500
+//	/slow            sleeps 20 ms, then 200
+//	/inventory       200
+//	/price           sleeps 5 ms, then 200
+//	/recommendations 500 (a failing dependency)
+//	/cart            404
 //
 // With -tls-cert-out it serves HTTPS instead, with a self-signed certificate made at start (for 127.0.0.1 and
 // localhost, written there as PEM for clients to trust), so that clients negotiate HTTP/2 (ALPN "h2", served by the
@@ -45,6 +51,15 @@ func route(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(20 * time.Millisecond)
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprintln(w, "slow")
+	case strings.HasPrefix(p, "/inventory"):
+		fmt.Fprintln(w, "in stock")
+	case strings.HasPrefix(p, "/price"):
+		time.Sleep(5 * time.Millisecond)
+		fmt.Fprintln(w, "4.20 EUR")
+	case strings.HasPrefix(p, "/recommendations"):
+		http.Error(w, "recommendations unavailable", http.StatusInternalServerError)
+	case strings.HasPrefix(p, "/cart"):
+		http.Error(w, "no such cart", http.StatusNotFound)
 	default:
 		http.NotFound(w, r)
 	}

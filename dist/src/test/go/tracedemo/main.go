@@ -10,6 +10,7 @@
 //	/fanout/{id}   two calls from the handler goroutine (back/ok, back/missing) and one from a goroutine the
 //	               handler starts and waits for (back/fail); answers 200
 //	/chain/{depth} a chain of {depth} nested goroutines, the innermost calls back/ok; answers 200
+//	/one/{id}      one call from the handler goroutine (back/ok); answers 200 (benchmarks)
 //	/pool/{id}     hands a call to a worker goroutine started at program start (its span must not inherit this
 //	               request's context); answers 200
 //	/own/{id}      a call that carries a traceparent header the application set itself
@@ -48,9 +49,10 @@ import (
 )
 
 var (
-	client  *http.Client
-	backURL string
-	jobs    = make(chan job)
+	buildTag string // set with -ldflags -X main.buildTag=... to make distinct binaries of one source (benchmarks)
+	client   *http.Client
+	backURL  string
+	jobs     = make(chan job)
 )
 
 type job struct {
@@ -106,6 +108,12 @@ func front(w http.ResponseWriter, r *http.Request) {
 		}()
 		wg.Wait()
 		fmt.Fprintln(w, "fanout done")
+	case strings.HasPrefix(p, "/one/"):
+		if err := get("/ok"+p, nil); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		fmt.Fprintln(w, "one done")
 	case strings.HasPrefix(p, "/chain/"):
 		depth, _ := strconv.Atoi(strings.TrimPrefix(p, "/chain/"))
 		done := make(chan error, 1)
@@ -197,6 +205,9 @@ func main() {
 	certOut := flag.String("tls-cert-out", "", "serve HTTPS (h2 and HTTP/1.1) with a self-signed certificate written here")
 	hold := flag.Duration("hold", 0, "how long the cli waits before it exits")
 	flag.Parse()
+	if buildTag != "" {
+		log.Printf("build %s", buildTag)
+	}
 
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true}
 	if *backCert != "" {

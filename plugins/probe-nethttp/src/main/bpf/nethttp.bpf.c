@@ -121,7 +121,7 @@ struct client_call {
 /* LRU: a call whose return is never seen (a panic unwinds past every RET) ages out. Shared by every object. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 2048);
 	__type(key, struct call_key);
 	__type(value, struct server_call);
 } nethttp_server_calls SEC(".maps");
@@ -646,8 +646,11 @@ int nethttp_client_return(struct pt_regs *ctx)
 			if (p->outcome == NETHTTP_PROPAGATION_ARMED) {
 				__u64 token = 0;
 				__builtin_memcpy(&token, c->span.trace.span_id, 8);
-				propagation = gs_sock_outcome_take(token) ? NETHTTP_PROPAGATION_INJECTED
-									  : NETHTTP_PROPAGATION_MISSED;
+				int sent = gs_sock_outcome_take(token);
+				propagation = sent == GS_SOCK_INSERTED  ? NETHTTP_PROPAGATION_INJECTED
+					      : sent == GS_SOCK_SKIPPED ? NETHTTP_PROPAGATION_OWN
+					      : sent == GS_SOCK_UNSURE  ? NETHTTP_PROPAGATION_UNSURE
+									: NETHTTP_PROPAGATION_MISSED;
 			} else if (p->outcome != NETHTTP_PROPAGATION_NONE) {
 				propagation = p->outcome;
 			}
@@ -723,21 +726,15 @@ static __always_inline int read_bufio_writer(__u64 bw, struct bufio_writer *out)
 	return 0;
 }
 
-/*
- * Entry of Header.writeSubset: a request registered at roundTrip starts writing its header lines; remembers where
- * they go. disarm: (socket mode) the thread's previous mark goes first, so it can never reach this request.
- */
-static __always_inline int h1_write_entry(struct pt_regs *ctx, int disarm)
+/* Entry of Header.writeSubset: a request registered at roundTrip starts writing its header lines; remembers where. */
+SEC("uprobe")
+int nethttp_inject_h1_entry(struct pt_regs *ctx)
 {
 	struct header_key hk = {.header = GO_ARG1(ctx), .tgid = bpf_get_current_pid_tgid() >> 32};
 	if (!hk.header)
 		return 0;
 	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &hk);
-	if (!p)
-		return 0;
-	if (disarm)
-		gs_sock_disarm();
-	if (p->outcome != NETHTTP_PROPAGATION_NONE)
+	if (!p || p->outcome != NETHTTP_PROPAGATION_NONE)
 		return 0;
 	struct h1_write wr = {.hk = hk, .bw = GO_ARG3(ctx)};
 	struct bufio_writer w = {};
@@ -754,12 +751,6 @@ static __always_inline int h1_write_entry(struct pt_regs *ctx, int disarm)
 	struct call_key k = call_key_of(ctx);
 	bpf_map_update_elem(&nethttp_h1_writes, &k, &wr, BPF_ANY);
 	return 0;
-}
-
-SEC("uprobe")
-int nethttp_inject_h1_entry(struct pt_regs *ctx)
-{
-	return h1_write_entry(ctx, 0);
 }
 
 /* Whether "traceparent:" starts a line in sb->b[0..n) (b[0] is the CRLF's '\n' before the first line). */
@@ -850,64 +841,94 @@ int nethttp_inject_h1_return(struct pt_regs *ctx)
 }
 
 /*
- * HTTP/1.x propagation where the kernel refuses memory writes (feature "socket-propagation"): the same checks, then
- * the writer thread is armed (goscope_sockmsg.h) to have "Traceparent: ...\r\n" inserted into the request message
- * at the offset where this call's header lines start, when that message leaves through a watched socket. The
- * request's first 16 bytes and the CRLF before that offset identify the message.
+ * HTTP/1.x propagation where the kernel refuses memory writes (feature "socket-propagation"), two uprobe hits per
+ * request, both on the transport's writeLoop goroutine:
+ *   (*Request).write entry: the mark ("Traceparent: ...\r\n" to insert just after the request line of a message
+ *     that starts with "<METHOD> ", unless its header block already has a traceparent, the application's own) is
+ *     prepared for this goroutine. A request this process did not register at roundTrip clears the goroutine's.
+ *   persistConnWriter.Write entry: the buffered request is about to be written to the connection: the goroutine's
+ *     mark moves to the thread that is about to make the write system call (goscope_sockmsg.h). Arming the thread
+ *     only here, a few calls before the system call, keeps the goroutine from moving to another thread in between
+ *     (which a loaded machine does often enough between Request.write and the flush).
+ * A retried request (written again on a new connection) is prepared again.
  */
-static __always_inline __u8 arm_h1(const struct h1_write *wr, const struct pending_h1 *p)
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct call_key);
+	__type(value, struct gs_sock_mark);
+} nethttp_h1_prepared SEC(".maps");
+
+static const struct gs_sock_mark unarmed_mark;
+
+SEC("uprobe")
+int nethttp_arm_request(struct pt_regs *ctx)
 {
-	struct bufio_writer w = {};
-	struct scan_buf *sb = NULL;
-	__u8 checked = check_h1(wr, &w, &sb);
-	if (checked != 0 || !sb)
-		return checked ? checked : NETHTTP_PROPAGATION_UNSURE;
-	if (p->tls)
-		return NETHTTP_PROPAGATION_UNAVAILABLE;
-	if (wr->n < GS_SOCK_HEAD_MAX || wr->n > (1 << 20))
-		return NETHTTP_PROPAGATION_UNSURE;
-	__u64 token = 0;
-	__builtin_memcpy(&token, p->ctx.span_id, 8);
-	struct gs_sock_mark *m = gs_sock_arm(token);
+	const void *req = (const void *)GO_ARG1(ctx);
+	struct call_key k = call_key_of(ctx);
+	struct header_key hk = {.tgid = k.tgid};
+	if (!req || off_request_header == OFFSET_UNSET || go_read_u64_checked(req, off_request_header, &hk.header) != 0 ||
+	    !hk.header) {
+		bpf_map_delete_elem(&nethttp_h1_prepared, &k);
+		return 0;
+	}
+	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &hk);
+	if (!p || (p->outcome != NETHTTP_PROPAGATION_NONE && p->outcome != NETHTTP_PROPAGATION_ARMED)) {
+		bpf_map_delete_elem(&nethttp_h1_prepared, &k);
+		return 0;
+	}
+	if (p->tls) {
+		p->outcome = NETHTTP_PROPAGATION_UNAVAILABLE;
+		bpf_map_delete_elem(&nethttp_h1_prepared, &k);
+		return 0;
+	}
+	char method[GS_SOCK_HEAD_MAX] = {};
+	__s64 n = go_read_string(req, off_request_method, method, GS_SOCK_HEAD_MAX - 1);
+	if (n < 0 || n > GS_SOCK_HEAD_MAX - 1) {
+		p->outcome = NETHTTP_PROPAGATION_UNSURE;
+		bpf_map_delete_elem(&nethttp_h1_prepared, &k);
+		return 0;
+	}
+	if (n == 0) { /* Go sends "" as GET */
+		__builtin_memcpy(method, "GET", 3);
+		n = 3;
+	}
+	if (bpf_map_update_elem(&nethttp_h1_prepared, &k, &unarmed_mark, BPF_ANY) != 0) {
+		p->outcome = NETHTTP_PROPAGATION_UNSURE;
+		return 0;
+	}
+	struct gs_sock_mark *m = bpf_map_lookup_elem(&nethttp_h1_prepared, &k);
 	if (!m)
-		return NETHTTP_PROPAGATION_UNSURE;
-	m->offset = (__u32)wr->n;
+		return 0;
+	__builtin_memcpy(&m->token, p->ctx.span_id, 8);
+	__builtin_memcpy(m->head, method, GS_SOCK_HEAD_MAX);
+	if (n < GS_SOCK_HEAD_MAX)
+		m->head[n & (GS_SOCK_HEAD_MAX - 1)] = ' ';
+	m->head_len = n + 1;
+	m->flags = GS_SOCK_AFTER_FIRST_LINE | GS_SOCK_UNLESS_TRACEPARENT;
 	m->len = H1_LINE_LEN;
-	m->head_len = GS_SOCK_HEAD_MAX;
-	__builtin_memcpy(m->head, wr->head, GS_SOCK_HEAD_MAX);
-	m->anchor[0] = '\r';
-	m->anchor[1] = '\n';
 	__builtin_memcpy(m->bytes, "Traceparent: ", 13);
 	gs_format_traceparent((char *)m->bytes + 13, p->ctx.trace_id, p->ctx.span_id, p->ctx.trace_flags);
 	m->bytes[H1_LINE_LEN - 2] = '\r';
 	m->bytes[H1_LINE_LEN - 1] = '\n';
-	m->armed_ns = bpf_ktime_get_ns();
-	return NETHTTP_PROPAGATION_ARMED;
+	p->outcome = NETHTTP_PROPAGATION_ARMED;
+	return 0;
 }
 
+/* Entry of persistConnWriter.Write: this goroutine's prepared mark goes to the thread about to write. */
 SEC("uprobe")
-int nethttp_arm_h1_entry(struct pt_regs *ctx)
-{
-	return h1_write_entry(ctx, 1);
-}
-
-SEC("uprobe")
-int nethttp_arm_h1_return(struct pt_regs *ctx)
+int nethttp_arm_flush(struct pt_regs *ctx)
 {
 	struct call_key k = call_key_of(ctx);
-	struct h1_write *wr = bpf_map_lookup_elem(&nethttp_h1_writes, &k);
-	if (!wr)
+	struct gs_sock_mark *prepared = bpf_map_lookup_elem(&nethttp_h1_prepared, &k);
+	if (!prepared)
 		return 0;
-	struct pending_h1 *p = bpf_map_lookup_elem(&nethttp_pending_h1, &wr->hk);
-	if (p && p->outcome == NETHTTP_PROPAGATION_NONE) {
-		__u8 outcome = arm_h1(wr, p);
-		if (outcome != NETHTTP_PROPAGATION_ARMED)
-			gs_sock_disarm();
-		p = bpf_map_lookup_elem(&nethttp_pending_h1, &wr->hk);
-		if (p)
-			p->outcome = outcome;
+	struct gs_sock_mark *m = gs_sock_arm(prepared->token);
+	if (m) {
+		__builtin_memcpy(m, prepared, sizeof(*m));
+		m->armed_ns = bpf_ktime_get_ns();
 	}
-	bpf_map_delete_elem(&nethttp_h1_writes, &k);
+	bpf_map_delete_elem(&nethttp_h1_prepared, &k);
 	return 0;
 }
 

@@ -61,6 +61,9 @@ public final class AgentProcess implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("OTEL_") || k.startsWith("GOSCOPE_") || k.equals("GO_APPS")
         || k.equals("KUBECONFIG") || k.equals("NODE_NAME") || k.startsWith("KUBERNETES_"));
+    // The admin endpoint on an ephemeral loopback port, unless the test says otherwise: other agents (tests,
+    // engineers) may hold the default :6060 on this machine.
+    pb.environment().put("GOSCOPE_ADMIN_ADDR", "127.0.0.1:0");
     pb.environment().putAll(env);
     return new AgentProcess(pb.start());
   }
@@ -79,8 +82,22 @@ public final class AgentProcess implements AutoCloseable {
   private void pump() {
     try (BufferedReader r =
         new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
+      int closedRetries = 0;
+      while (true) {
+        String line;
+        try {
+          line = r.readLine();
+        } catch (IOException e) {
+          // When the process exits, the JDK's reaper drains what is left of the pipe into a buffer and closes the
+          // pipe under a blocked read ("Stream closed"); reading on gets that buffer: the agent's last lines.
+          if (closedRetries++ < 3) {
+            continue;
+          }
+          break;
+        }
+        if (line == null) {
+          break;
+        }
         synchronized (lines) {
           lines.add(line);
           lines.notifyAll();
@@ -90,7 +107,7 @@ public final class AgentProcess implements AutoCloseable {
         }
       }
     } catch (IOException ignored) {
-      // process ended
+      // closing the reader
     }
   }
 
@@ -118,6 +135,24 @@ public final class AgentProcess implements AutoCloseable {
         lines.wait(Math.max(1, Math.min(200, left / 1_000_000)));
       }
     }
+  }
+
+  /** The admin endpoint's port, from the agent's "admin endpoint listening" line. */
+  public int adminPort() throws InterruptedException {
+    String line = awaitLine(l -> l.contains("admin endpoint listening addr="), Duration.ofSeconds(60));
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("addr=\\S*:(\\d+)").matcher(line);
+    if (!m.find()) {
+      throw new AssertionError("no port in " + line);
+    }
+    return Integer.parseInt(m.group(1));
+  }
+
+  /** GET on the admin endpoint: the status and the body. */
+  public java.util.Map.Entry<Integer, String> admin(String path) throws IOException, InterruptedException {
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + adminPort() + path))
+            .timeout(Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    return java.util.Map.entry(r.statusCode(), r.body());
   }
 
   /** Number of output lines so far. */
@@ -220,7 +255,8 @@ public final class AgentProcess implements AutoCloseable {
 
   /** Sends SIGTERM and waits for the exit code. */
   public int terminate(Duration timeout) throws InterruptedException {
-    process.destroy();
+    // Through the handle: Process.destroy() also closes our end of the agent's output, losing its last lines.
+    process.toHandle().destroy();
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       process.destroyForcibly();
       throw new AssertionError("agent did not exit within " + timeout + " of SIGTERM; output:\n"

@@ -109,8 +109,9 @@ class HelmInstalledAgentE2ETest {
         jars = s.map(p -> p.getFileName().toString()).sorted().toList();
       }
       assertEquals(List.of("example-exporter-jsonl-1.0.0.jar", "goscope-exporter-console.jar",
-          "goscope-exporter-otlp.jar", "goscope-probe-grpc.jar", "goscope-probe-nethttp.jar"), jars,
-          "built-in and extra plugins, one dir");
+          "goscope-exporter-otlp.jar", "goscope-exporter-prometheus.jar", "goscope-probe-databasesql.jar",
+          "goscope-probe-grpc.jar", "goscope-probe-nethttp.jar", "goscope-probe-pgx.jar", "goscope-probe-redis.jar"),
+          jars, "built-in and extra plugins, one dir");
 
       Container agentContainer = rendered.agent();
       List<String> command = pod.commandLine(agentContainer);

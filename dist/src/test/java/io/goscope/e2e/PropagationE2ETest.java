@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * allows them, HTTP/2 must propagate too.
  */
 class PropagationE2ETest {
-  private static final int CONCURRENT = 20;
+  private static final int CONCURRENT = 50;
 
   @TempDir static Path work;
   static OtlpReceiver receiver;
@@ -153,7 +153,7 @@ class PropagationE2ETest {
     return got;
   }
 
-  /** 20 concurrent requests, three calls each: 20 traces of 7 spans across the two processes. */
+  /** 50 concurrent requests, three calls each: 50 traces of 7 spans across the two processes. */
   @Test
   void theBackServiceJoinsTheFrontsTraceOverHttp1() throws Exception {
     checkFanOut(front, "p1");

@@ -49,6 +49,7 @@ public final class OtlpReceiver implements AutoCloseable {
   private final AtomicInteger rejected = new AtomicInteger();
   private final AtomicInteger failNext = new AtomicInteger();
   private volatile boolean down;
+  private volatile long delayMillis;
   private volatile Map<String, List<String>> lastHeaders = Map.of();
 
   private OtlpReceiver(HttpServer server, ExecutorService executor) {
@@ -58,7 +59,12 @@ public final class OtlpReceiver implements AutoCloseable {
 
   /** Starts a receiver on {@code 127.0.0.1} and an ephemeral port. */
   public static OtlpReceiver start() throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    return start(0);
+  }
+
+  /** Starts a receiver on {@code 127.0.0.1:port}, e.g. again where a stopped one listened (a backend back up). */
+  public static OtlpReceiver start(int port) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
     ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "otlp-receiver");
       t.setDaemon(true);
@@ -89,6 +95,11 @@ public final class OtlpReceiver implements AutoCloseable {
   /** While true, every request is answered 503 Service Unavailable (a backend that is down). */
   public void setDown(boolean down) {
     this.down = down;
+  }
+
+  /** Makes every request wait this long before it is answered (a slow backend). */
+  public void setDelay(Duration delay) {
+    this.delayMillis = delay.toMillis();
   }
 
   /** Answers the next {@code n} requests with 503, then accepts again. */
@@ -197,6 +208,14 @@ public final class OtlpReceiver implements AutoCloseable {
       exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
       lastHeaders = Map.copyOf(headers);
       byte[] body = readBody(exchange);
+      if (delayMillis > 0) {
+        try {
+          Thread.sleep(delayMillis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
       if (down || failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         rejected.incrementAndGet();
         exchange.sendResponseHeaders(503, -1);

@@ -83,8 +83,8 @@ public final class ProbeSetDescriptor {
   }
 
   /**
-   * Classpath resource holding the bundled offset table (YAML, see the platform's {@code OffsetTable}), or null when
-   * the set relies on DWARF and type metadata only.
+   * Classpath resource holding the bundled offset table (YAML, format: {@link OffsetTableFormat}), or null when the
+   * set relies on DWARF and type metadata only.
    */
   @Nullable
   public String offsetTableResource() {

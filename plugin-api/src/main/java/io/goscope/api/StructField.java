@@ -7,7 +7,8 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>The host resolves the offset per binary (DWARF, the binary's runtime type metadata, the probe set's bundled
  * offset table, then watched offset bundles) and writes it into the {@code const volatile} global named
- * {@link #constant()} before the BPF object is loaded.
+ * {@link #constant()} before the BPF object is loaded. Offset tables are keyed by module, struct and field:
+ * {@link OffsetTableFormat}.
  *
  * @param module Go module that defines the type: {@code "std"} for the standard library, otherwise a module path
  *     such as {@code google.golang.org/grpc}; it selects which version ranges of the offset table apply

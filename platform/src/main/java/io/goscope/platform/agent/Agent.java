@@ -10,9 +10,16 @@ import io.goscope.api.ProbeSet;
 import io.goscope.api.ProcessInfo;
 import io.goscope.api.RecordHeader;
 import io.goscope.api.WorkloadMetadata;
+import io.goscope.platform.admin.AdminServer;
+import io.goscope.platform.admin.Health;
+import io.goscope.platform.admin.Heartbeat;
+import io.goscope.platform.admin.SelfHistogram;
+import io.goscope.platform.admin.SelfMetrics;
+import io.goscope.platform.admin.SelfMetricsData;
 import io.goscope.platform.discovery.GoDetector;
 import io.goscope.platform.discovery.ProcFs;
 import io.goscope.platform.discovery.ProcessScanner;
+import io.goscope.platform.discovery.kubernetes.KubernetesMetadata;
 import io.goscope.platform.export.ExporterRegistry;
 import io.goscope.platform.export.MetricPipeline;
 import io.goscope.platform.export.ResourceFactory;
@@ -46,10 +53,13 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -126,9 +136,25 @@ public final class Agent implements AutoCloseable {
   @Nullable private Clocks clocks;
   private volatile boolean closed;
 
+  // Health and self-metrics (see registerSelfMetrics).
+  private final SelfMetrics selfMetrics = new SelfMetrics();
+  private final Health health = new Health();
+  private final Heartbeat drainBeat;
+  private final Heartbeat discoveryBeat = new Heartbeat("discovery loop", Duration.ofSeconds(60));
+  private final SelfHistogram execToAttached = selfMetrics.histogram(SelfMetrics.EXEC_TO_ATTACHED_SECONDS,
+      "From a process's exec event to its last uprobe attached.", SelfMetrics.LATENCY_BUCKETS);
+  private final SelfHistogram analysisTime = selfMetrics.histogram(SelfMetrics.ANALYSIS_SECONDS,
+      "Binary analysis per attach, cached analyses included.", SelfMetrics.LATENCY_BUCKETS);
+  @Nullable private AdminServer admin;
+  private volatile boolean pluginsLoaded;
+
   private Agent(AgentConfig config, List<SpanExporter> extraExporters) {
     this.config = requireNonNull(config, "config");
     this.extraExporters = List.copyOf(extraExporters);
+    // A drain round is a few ms; far beyond its interval means the reader thread is stuck or gone.
+    this.drainBeat = new Heartbeat("ring buffer reader",
+        Duration.ofMillis(Math.max(5000, 100 * Math.max(1, config.drainInterval().toMillis()))));
+    registerHealthChecks();
   }
 
   /** Creates an agent; {@code extraExporters} are used in addition to the configured ones (the demo's console). */
@@ -150,14 +176,22 @@ public final class Agent implements AutoCloseable {
     plugins = PluginHost.start(config.pluginsDir(), Set.copyOf(config.pluginsEnabled()),
         Set.copyOf(config.pluginsDisabled()));
     runtimes = loadProbeSets(plugins.probeSets());
+    pluginsLoaded = true;
 
     ExporterRegistry registry = new ExporterRegistry(plugins.exporters());
     List<SpanExporter> exporters = new ArrayList<>(registry.create(config.properties()));
     exporters.addAll(extraExporters);
-    pipeline = TelemetryPipeline.builder().exporters(exporters).build();
-    metrics = MetricPipeline.builder().config(config.properties())
-        .exporters(registry.createMetricExporters(config.properties())).build();
+    pipeline = TelemetryPipeline.builder().config(config.properties()).exporters(exporters).build();
     resources = ResourceFactory.create(config.properties(), VERSION);
+    MetricPipeline.Builder metricsBuilder = MetricPipeline.builder().config(config.properties())
+        .exporters(registry.createMetricExporters(config.properties()));
+    if (config.selfMetricsExport()) {
+      metricsBuilder.addProducer(new SelfMetricsData(selfMetrics, resources.agentResource().merge(Resource.create(
+          Attributes.builder().put(ResourceFactory.SERVICE_NAME, "goscope-agent")
+              .put(ResourceFactory.TELEMETRY_SDK_LANGUAGE, "java")
+              .put(ResourceFactory.PROCESS_PID, ProcessHandle.current().pid()).build()))));
+    }
+    metrics = metricsBuilder.build();
 
     hostMaps = HostMaps.create(config.ringBufferBytes(),
         new HostMaps.Sizes(HostMaps.Sizes.DEFAULT.processes(), config.contextEntries(),
@@ -209,6 +243,7 @@ public final class Agent implements AutoCloseable {
     drain.scheduleWithFixedDelay(this::drainOnce, drainMs, drainMs, TimeUnit.MILLISECONDS);
 
     discovery = Executors.newSingleThreadScheduledExecutor(daemon("goscope-discovery"));
+    discovery.scheduleWithFixedDelay(discoveryBeat::beat, 0, 1, TimeUnit.SECONDS);
     try {
       clocks = Clocks.create();
     } catch (RuntimeException | LinkageError e) {
@@ -233,6 +268,7 @@ public final class Agent implements AutoCloseable {
     discovery.scheduleWithFixedDelay(this::reconcile, reconcileMs, reconcileMs, TimeUnit.MILLISECONDS);
     long statsMs = Math.max(1000, config.statsInterval().toMillis());
     discovery.scheduleWithFixedDelay(this::logStats, statsMs, statsMs, TimeUnit.MILLISECONDS);
+    registerSelfMetrics();
     log.info("agent started proc={} plugins={} probeSets={} goApps={} rulesDir={} ringBufferBytes={}",
         config.hostProc(), config.pluginsDir(), runtimes.stream().map(ProbeSetRuntime::id).toList(),
         config.goApps(), config.rulesDir(), config.ringBufferBytes());
@@ -465,8 +501,11 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public BinaryAnalyzer.Analysis analyze(ProcessLifecycle.Target target) {
-      return analyzer.analyze(target.readPath(), new BinaryAnalyzer.FileKey(target.key().device(),
-          target.key().inode(), target.key().mtimeNanos()));
+      long t0 = System.nanoTime();
+      BinaryAnalyzer.Analysis a = analyzer.analyze(target.readPath(), new BinaryAnalyzer.FileKey(
+          target.key().device(), target.key().inode(), target.key().mtimeNanos()));
+      analysisTime.record((System.nanoTime() - t0) / 1e9);
+      return a;
     }
   }
 
@@ -594,6 +633,7 @@ public final class Agent implements AutoCloseable {
   }
 
   private void drainOnce() {
+    drainBeat.beat();
     try {
       reader.drain(dispatcher::onRecord);
     } catch (RuntimeException e) {
@@ -602,6 +642,9 @@ public final class Agent implements AutoCloseable {
   }
 
   private void fire(AgentEvent e) {
+    if (e.kind() == AgentEvent.Kind.ATTACHED && e.execToAttachedMicros() >= 0) {
+      execToAttached.record(e.execToAttachedMicros() / 1e6);
+    }
     for (Consumer<AgentEvent> l : listeners) {
       try {
         l.accept(e);
@@ -618,16 +661,29 @@ public final class Agent implements AutoCloseable {
    */
   private void logStats() {
     long ringDrops = -1;
+    Map<String, Long> bySource = new java.util.TreeMap<>();
     try {
       ringDrops = hostMaps.lostRecords();
+      if (ringDrops > 0) {
+        long host = hostMaps.lostRecords(0);
+        if (host > 0) {
+          bySource.put("host", host); // exec/exit events of the whole node, and process announcements
+        }
+        for (ProbeSetRuntime r : runtimes) {
+          long n = hostMaps.lostRecords(r.sourceId());
+          if (n > 0) {
+            bySource.put(r.id(), n);
+          }
+        }
+      }
     } catch (RuntimeException e) {
       log.debug("loss counters unreadable reason={}", e.toString());
     }
-    log.info("stats instrumented={} binaries={} bpfObjects={} records={} ringBufferDrops={} unknownProcess={} "
-            + "malformed={} heldDropped={} spansExported={} spansDropped={} spansFailed={} sampledOut={} "
-            + "measurementsDropped={} attachFailures={} reattachments={} attachesAvoided={}",
+    log.info("stats instrumented={} binaries={} bpfObjects={} records={} ringBufferDrops={} ringBufferDropsBySource={} "
+            + "unknownProcess={} malformed={} heldDropped={} spansExported={} spansDropped={} spansFailed={} "
+            + "sampledOut={} measurementsDropped={} attachFailures={} reattachments={} attachesAvoided={}",
         lifecycle.instrumentedCount(), lifecycle.binaryCount(), probeObjects.loadedCount(), dispatcher.dispatched(),
-        ringDrops, dispatcher.unknownProcess(), dispatcher.malformed(), dispatcher.heldDropped(),
+        ringDrops, bySource, dispatcher.unknownProcess(), dispatcher.malformed(), dispatcher.heldDropped(),
         pipeline.exportedSpans(), pipeline.droppedSpans(), pipeline.failedSpans(), sampledOut.sum(),
         metrics.droppedMeasurements(), lifecycle.attachFailures(), lifecycle.reattachments(),
         lifecycle.attachesAvoided());
@@ -635,8 +691,9 @@ public final class Agent implements AutoCloseable {
     if (sockets != null && sockets.started()) {
       try {
         SocketPropagation.Stats st = sockets.stats();
-        log.info("stats socketPropagation watchedConnections={} watchFailed={} inserted={} mismatched={} expired={} "
-            + "failed={}", st.watched(), st.watchFailed(), st.inserted(), st.mismatched(), st.expired(), st.failed());
+        log.info("stats socketPropagation watchedConnections={} watchFailed={} inserted={} skippedOwn={} unsure={} "
+            + "mismatched={} expired={} failed={}", st.watched(), st.watchFailed(), st.inserted(), st.skipped(),
+            st.unsure(), st.mismatched(), st.expired(), st.failed());
       } catch (RuntimeException e) {
         log.debug("socket propagation counters unreadable reason={}", e.toString());
       }
@@ -647,6 +704,154 @@ public final class Agent implements AutoCloseable {
   public SocketPropagation.Stats socketPropagationStats() {
     SocketPropagation sockets = socketPropagation;
     return sockets == null ? SocketPropagation.Stats.NONE : sockets.stats();
+  }
+
+  /**
+   * Liveness: the ring-buffer reader, the discovery loop and the export workers make progress. Readiness: plugins
+   * loaded, BPF usable, and in a cluster the pod informers synced. Registered at construction, so {@code /readyz}
+   * says "plugins not loaded" while {@link #start()} runs.
+   */
+  private void registerHealthChecks() {
+    health.liveness("ringbuf-reader", drainBeat);
+    health.liveness("discovery", discoveryBeat);
+    health.liveness("span-export", () -> pipeline == null ? Optional.empty() : pipeline.workerProblem());
+    health.liveness("metric-export", () -> metrics == null ? Optional.empty() : metrics.workerProblem());
+    health.readiness("plugins", () -> pluginsLoaded ? Optional.empty()
+        : Optional.of("plugins not loaded yet from " + config.pluginsDir()));
+    health.readiness("bpf", BpfFeatures::unavailableReason);
+    health.readiness("kubernetes", () -> {
+      if (config.nodeName() == null) {
+        return Optional.empty(); // not in a cluster
+      }
+      for (DiscoverySource s : sources) {
+        if (s instanceof KubernetesMetadata k && k.active() && !k.hasSynced()) {
+          return Optional.of("pod informer not synced yet");
+        }
+      }
+      return pluginsLoaded ? Optional.empty() : Optional.of("not started");
+    });
+  }
+
+  /**
+   * Names every counter the agent keeps in {@link #selfMetrics()}, each read from where it is counted: the life
+   * cycle's totals (which survive detaches), the host-owned per-source loss counters of the shared ring buffer,
+   * the dispatcher's, the export pipelines', the socket programs'.
+   */
+  private void registerSelfMetrics() {
+    SelfMetrics m = selfMetrics;
+    m.info(SelfMetrics.BUILD_INFO, "Goscope build information.", Map.of("version", VERSION,
+        "java_version", System.getProperty("java.version", "unknown")));
+    m.gauge(SelfMetrics.PROCESSES_INSTRUMENTED, "Processes with probes attached now.", lifecycle::instrumentedCount);
+    m.gaugeFamily(SelfMetrics.PROBES_ATTACHED, "Uprobes attached now, by probe set (a binary attached for all its "
+        + "processes counts once).", List.of("probe_set"), () -> {
+          Map<List<String>, Long> byset = new LinkedHashMap<>();
+          runtimes.forEach(r -> byset.put(List.of(r.id()), 0L));
+          lifecycle.uprobesBySet().forEach((set, n) -> byset.merge(List.of(set), n, Long::sum));
+          return byset;
+        });
+    m.gaugeFamily(SelfMetrics.PROBES_SKIPPED, "Probes or probe sets of instrumented processes not attached, by "
+        + "reason.", List.of("probe_set", "reason"), () -> {
+          Map<List<String>, Long> byReason = new LinkedHashMap<>();
+          lifecycle.attachmentFailures().forEach(
+              f -> byReason.merge(io.goscope.platform.admin.ProbeSkipReason.classify(f), 1L, Long::sum));
+          return byReason;
+        });
+    m.counter(SelfMetrics.REATTACHMENTS, "Processes attached again after a restart (same service, new pid).",
+        lifecycle::reattachments);
+    m.counter(SelfMetrics.ATTACH_FAILURES, "Selected processes that could not be instrumented.",
+        lifecycle::attachFailures);
+    m.counterFamily(SelfMetrics.RECORDS, "Ring-buffer records decoded, by probe set.", List.of("probe_set"),
+        () -> keyed(dispatcher.decodedByProbeSet()));
+    m.counter(SelfMetrics.RINGBUF_RECORDS_READ, "Records read from the shared ring buffer.", reader::recordsRead);
+    m.counter(SelfMetrics.RINGBUF_RESERVE_FAILURES, "Records the probes could not reserve in the full ring buffer.",
+        hostMaps::lostRecords);
+    m.counterFamily(SelfMetrics.RECORDS_LOST, "Records lost in the agent, by reason.", List.of("reason"),
+        () -> keyed(dispatcher.lostByReason()));
+    m.counterFamily(SelfMetrics.SPANS_DROPPED, "Spans dropped before export, by reason.", List.of("reason"),
+        () -> keyed(pipeline.droppedSpansByReason()));
+    m.counter(SelfMetrics.SPANS_SAMPLED_OUT, "Spans not kept by sampling (not a loss).", sampledOut::sum);
+    m.counter(SelfMetrics.SPANS_EXPORTED, "Spans every exporter accepted.", pipeline::exportedSpans);
+    m.counterFamily(SelfMetrics.SPANS_EXPORT_FAILED, "Spans lost because their export failed, by reason.",
+        List.of("reason"), () -> keyed(pipeline.failedSpansByReason()));
+    m.counterFamily(SelfMetrics.EXPORTS, "Export calls by signal and outcome.", List.of("signal", "outcome"), () -> {
+      Map<List<String>, Long> out = new LinkedHashMap<>();
+      pipeline.exportsByOutcome().forEach((k, v) -> out.put(List.of("traces", k), v));
+      out.put(List.of("metrics", "success"), metrics.successfulExports());
+      metrics.failedExportsByReason().forEach((k, v) -> out.put(List.of("metrics", k), v));
+      return out;
+    });
+    m.gauge(SelfMetrics.SPAN_QUEUE_SIZE, "Spans waiting for export.", pipeline::queuedSpans);
+    m.gauge(SelfMetrics.SPAN_QUEUE_CAPACITY, "Capacity of the span export queue.", pipeline::maxQueueSize);
+    m.counterFamily(SelfMetrics.MEASUREMENTS_DROPPED, "Histogram measurements dropped, by reason.", List.of("reason"),
+        () -> keyed(metrics.droppedMeasurementsByReason()));
+    m.counter(SelfMetrics.METRIC_POINTS_EXPORTED, "Histogram points every metric exporter accepted.",
+        metrics::exportedPoints);
+    m.gauge(SelfMetrics.METRIC_SERIES, "Metric series held now.", metrics::seriesCount);
+    m.gauge(SelfMetrics.BPF_OBJECTS_LOADED, "BPF objects loaded now (one per probe set and offset set).",
+        probeObjects::loadedCount);
+    m.gauge(SelfMetrics.BINARIES_ATTACHED, "Binaries attached for all their processes now.", lifecycle::binaryCount);
+    m.counter(SelfMetrics.ATTACHES_AVOIDED, "Selected processes whose binary was attached already (no uprobe placed).",
+        lifecycle::attachesAvoided);
+    m.counterFamily(SelfMetrics.PROPAGATION_SOCKET, "Socket-level propagation, by event (connections watched, "
+        + "headers inserted, skipped for the application's own, unsure, ...).", List.of("event"), () -> {
+          SocketPropagation.Stats st = socketPropagationStats();
+          Map<List<String>, Long> out = new LinkedHashMap<>();
+          out.put(List.of("watched"), st.watched());
+          out.put(List.of("watch_failed"), st.watchFailed());
+          out.put(List.of("inserted"), st.inserted());
+          out.put(List.of("skipped"), st.skipped());
+          out.put(List.of("unsure"), st.unsure());
+          out.put(List.of("mismatched"), st.mismatched());
+          out.put(List.of("expired"), st.expired());
+          out.put(List.of("failed"), st.failed());
+          return out;
+        });
+  }
+
+  private static Map<List<String>, Long> keyed(Map<String, Long> m) {
+    Map<List<String>, Long> out = new LinkedHashMap<>();
+    m.forEach((k, v) -> out.put(List.of(k), v));
+    return out;
+  }
+
+  /**
+   * Starts the admin endpoint ({@code GOSCOPE_ADMIN_ADDR}, default {@code :6060}) before {@link #start()}, so that
+   * probes see "not ready" rather than "connection refused" while plugins load. A bind failure is logged and the
+   * agent runs on without it. Idempotent.
+   *
+   * @return the bound address, or empty when turned off or not bound
+   */
+  public synchronized Optional<InetSocketAddress> startAdmin() {
+    if (admin != null) {
+      return Optional.of(admin.address());
+    }
+    Optional<InetSocketAddress> address = AdminServer.parseAddress(config.adminAddress());
+    if (address.isEmpty()) {
+      log.info("admin endpoint off (GOSCOPE_ADMIN_ADDR)");
+      return Optional.empty();
+    }
+    try {
+      admin = AdminServer.start(address.get(), health, selfMetrics);
+      return Optional.of(admin.address());
+    } catch (RuntimeException e) {
+      log.warn("admin endpoint not started; health and metrics unavailable reason={}", e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** The liveness and readiness checks served on /healthz and /readyz. */
+  public Health health() {
+    return health;
+  }
+
+  /** The agent's own metrics, served on /metrics; register or re-point metrics here. */
+  public SelfMetrics selfMetrics() {
+    return selfMetrics;
+  }
+
+  /** For tests: stops the ring-buffer reader's thread as a crash would (nothing else changes). */
+  void stopDrainThreadForTest() {
+    drain.shutdownNow();
   }
 
   /** Number of processes currently instrumented. */
@@ -692,10 +897,14 @@ public final class Agent implements AutoCloseable {
     if (closed) {
       return;
     }
-    log.info("agent stopping instrumented={}", lifecycle == null ? 0 : lifecycle.instrumentedCount());
+    long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
+    log.info("agent stopping instrumented={} gracePeriod={}", lifecycle == null ? 0 : lifecycle.instrumentedCount(),
+        config.shutdownTimeout());
     if (discovery != null && lifecycle != null) {
       try {
-        discovery.submit(lifecycle::closeAll).get(30, TimeUnit.SECONDS);
+        // Half the grace period at most for detaching: flushing the queues needs the rest.
+        long wait = Math.max(TimeUnit.SECONDS.toNanos(1), (deadline - System.nanoTime()) / 2);
+        discovery.submit(lifecycle::closeAll).get(wait, TimeUnit.NANOSECONDS);
       } catch (Exception e) {
         log.warn("detach at stop incomplete reason={}", e.toString());
       }
@@ -715,8 +924,10 @@ public final class Agent implements AutoCloseable {
     fileWatch.close();
     detacher.shutdown();
     try {
-      if (!detacher.awaitTermination(60, TimeUnit.SECONDS)) {
-        log.warn("detach still running after 60 s; exiting anyway (the kernel removes the probes with the agent)");
+      long detachWait = Math.max(TimeUnit.SECONDS.toNanos(1), (deadline - System.nanoTime()) / 2);
+      if (!detacher.awaitTermination(detachWait, TimeUnit.NANOSECONDS)) {
+        log.warn("detach still running after {} ms; exiting anyway (the kernel removes the probes with the agent)",
+            detachWait / 1_000_000);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -726,12 +937,9 @@ public final class Agent implements AutoCloseable {
       drainOnce();
       reader.close();
     }
-    if (pipeline != null) {
-      pipeline.shutdown().join(5, TimeUnit.SECONDS);
-    }
-    if (metrics != null) {
-      metrics.shutdown().join(5, TimeUnit.SECONDS); // one final collection and export
-    }
+    drainBeat.stop();
+    discoveryBeat.stop();
+    flushOnStop(deadline);
     if (offsetBundles != null) {
       offsetBundles.close();
     }
@@ -747,11 +955,40 @@ public final class Agent implements AutoCloseable {
     if (plugins != null) {
       plugins.close();
     }
+    if (admin != null) {
+      admin.close();
+    }
     if (dispatcher != null) {
       log.info("agent stopped records={} unknownProcess={} malformed={} reattachments={} attachFailures={}",
           dispatcher.dispatched(), dispatcher.unknownProcess(), dispatcher.malformed(), lifecycle.reattachments(),
           lifecycle.attachFailures());
     }
+  }
+
+  /**
+   * Flushes the span queue and the last metric collection within what is left of the grace period, and logs how
+   * many spans went out, failed, and were dropped (offered too late, or still queued when the time ran out).
+   */
+  private void flushOnStop(long deadline) {
+    if (pipeline == null) {
+      return;
+    }
+    long exportedBefore = pipeline.exportedSpans();
+    long failedBefore = pipeline.failedSpans();
+    long droppedBefore = pipeline.droppedSpans();
+    int queuedBefore = pipeline.queuedSpans();
+    long t0 = System.nanoTime();
+    boolean spansDone = pipeline.shutdown()
+        .join(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS).isDone();
+    boolean metricsDone = metrics == null || metrics.shutdown() // one final collection and export
+        .join(Math.max(TimeUnit.MILLISECONDS.toNanos(100), deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+        .isDone();
+    int left = spansDone ? 0 : pipeline.queuedSpans();
+    log.info("export queues flushed spansQueued={} spansFlushed={} spansFailed={} spansDropped={} "
+            + "spansExportedTotal={} spansDroppedTotal={} measurementsDroppedTotal={} metricsFlushed={} millis={}",
+        queuedBefore, pipeline.exportedSpans() - exportedBefore, pipeline.failedSpans() - failedBefore,
+        pipeline.droppedSpans() - droppedBefore + left, pipeline.exportedSpans(), pipeline.droppedSpans() + left,
+        metrics == null ? 0 : metrics.droppedMeasurements(), metricsDone, (System.nanoTime() - t0) / 1_000_000);
   }
 
   private static void shutdown(@Nullable ScheduledExecutorService s) {

@@ -166,6 +166,34 @@ public final class AgentConfig {
         Path.of("/sys/fs/cgroup/unified"));
   }
 
+  /** Default grace period of a graceful stop (SIGTERM): detach, then flush the export queues. */
+  public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
+
+  /**
+   * {@code GOSCOPE_ADMIN_ADDR}: where the admin endpoint (/healthz, /readyz, /metrics) listens: {@code host:port},
+   * {@code :port} (default {@code :6060}) or {@code off}. The raw value; see {@code AdminServer.parseAddress}.
+   */
+  @Nullable
+  public String adminAddress() {
+    return config.getString("goscope.admin.addr");
+  }
+
+  /**
+   * {@code GOSCOPE_SHUTDOWN_TIMEOUT}: how long a graceful stop may take in all (default 10 s, well within Kubernetes'
+   * default 30 s termination grace period); what is not flushed by then is counted as dropped.
+   */
+  public Duration shutdownTimeout() {
+    return config.getDuration("goscope.shutdown.timeout", DEFAULT_SHUTDOWN_TIMEOUT);
+  }
+
+  /**
+   * {@code GOSCOPE_SELF_METRICS_EXPORT}: whether the agent's own metrics also go to the configured metric exporters
+   * (default true; they are always on /metrics).
+   */
+  public boolean selfMetricsExport() {
+    return config.getBoolean("goscope.self.metrics.export", true);
+  }
+
   /** {@code NODE_NAME} from the downward API, or null outside Kubernetes. */
   @Nullable
   public String nodeName() {

@@ -321,6 +321,8 @@ public final class ProcessLifecycle {
       unreadable(pid, e);
     } catch (RuntimeException e) {
       log.warn("process not instrumented pid={} reason={}", pid, e.getMessage());
+    } finally {
+      publishAttachments();
     }
   }
 
@@ -540,7 +542,7 @@ public final class ProcessLifecycle {
     if (!a.failures().isEmpty()) {
       log.warn("process partly instrumented pid={} exe={} notAttached={}", pid, info.executable(), a.failures());
     }
-    fire(new AgentEvent(AgentEvent.Kind.ATTACHED, pid, info.executableName(), micros));
+    fire(new AgentEvent(AgentEvent.Kind.ATTACHED, pid, info.executableName(), micros, sinceExec));
   }
 
   private Binary attachBinary(Target target, BinaryAnalyzer.Analysis analysis, Map<ProbeSetRuntime, ProbePlan> plans,
@@ -598,6 +600,7 @@ public final class ProcessLifecycle {
     if (t == null) {
       return;
     }
+    publishAttachments();
     if (t.binary != null && why.startsWith("no longer selected") && processes.isAlive(pid)) {
       kernel.decline(pid);
       if (t.binary.published) {
@@ -673,6 +676,7 @@ public final class ProcessLifecycle {
     stopWatching(b);
     byKey.remove(b.target.key());
     byId.remove(b.id);
+    publishAttachments();
     lastIdentity.remove(b.id);
     if (b.published) {
       kernel.unpublishBinary(b.id);
@@ -801,6 +805,37 @@ public final class ProcessLifecycle {
 
   public long attachFailures() {
     return attachFailures.get();
+  }
+
+  private volatile Map<String, Long> uprobesBySetNow = Map.of();
+  private volatile List<String> failuresNow = List.of();
+
+  /** Refreshes what {@link #uprobesBySet()} and {@link #attachmentFailures()} give other threads. */
+  private void publishAttachments() {
+    Map<String, Long> sets = new java.util.TreeMap<>();
+    List<String> failures = new ArrayList<>();
+    Set<Attachment> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    List<Attachment> all = new ArrayList<>();
+    traced.values().forEach(t -> all.add(t.binary != null ? t.binary.attachment : t.own));
+    byId.values().forEach(b -> all.add(b.attachment)); // lingering binaries too
+    for (Attachment a : all) {
+      if (a != null && seen.add(a)) {
+        a.uprobesBySet().forEach((set, n) -> sets.merge(set, (long) n, Long::sum));
+        failures.addAll(a.failures());
+      }
+    }
+    uprobesBySetNow = Map.copyOf(sets);
+    failuresNow = List.copyOf(failures);
+  }
+
+  /** Uprobes attached now by probe set, each shared binary counted once (safe from any thread). */
+  public Map<String, Long> uprobesBySet() {
+    return uprobesBySetNow;
+  }
+
+  /** What could not be attached, over the attachments in place now (safe from any thread). */
+  public List<String> attachmentFailures() {
+    return failuresNow;
   }
 
   /** Pids traced now. */

@@ -2,6 +2,7 @@ package io.goscope.platform.export;
 
 import static java.util.Objects.requireNonNull;
 
+import io.goscope.api.Nullable;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,9 +39,10 @@ final class ExportFanOut {
    *
    * @param call starts the export on one exporter
    * @param detail what the batch was and the counters so far, for the transition log lines
-   * @return whether every exporter succeeded within the timeout
+   * @return null when every exporter succeeded within the timeout, else why not ({@link ExportFailure#reason})
    */
-  <E> boolean export(List<E> exporters, Function<E, CompletableResultCode> call, Supplier<String> detail) {
+  @Nullable
+  <E> String export(List<E> exporters, Function<E, CompletableResultCode> call, Supplier<String> detail) {
     List<CompletableResultCode> results = callEach(exporters, call, signal + " export");
     CompletableResultCode all = CompletableResultCode.ofAll(results).join(timeoutNanos, TimeUnit.NANOSECONDS);
     if (all.isSuccess()) {
@@ -48,20 +50,21 @@ final class ExportFanOut {
         failing = false;
         log.info("{} export recovered {}", signal, detail.get());
       }
-      return true;
+      return null;
     }
+    Throwable cause = null;
+    for (CompletableResultCode r : results) {
+      if (r.isDone() && !r.isSuccess() && r.getFailureThrowable() != null) {
+        cause = r.getFailureThrowable();
+      }
+    }
+    String reason = !all.isDone() ? ExportFailure.TIMEOUT : ExportFailure.reason(cause);
     if (!failing) {
       failing = true;
-      Throwable cause = null;
-      for (CompletableResultCode r : results) {
-        if (r.getFailureThrowable() != null) {
-          cause = r.getFailureThrowable();
-        }
-      }
-      log.warn("{} export failing; counting failures until it recovers {} timedOut={} cause={}", signal,
-          detail.get(), !all.isDone(), cause == null ? "exporter reported failure" : cause.toString());
+      log.warn("{} export failing; counting failures until it recovers {} reason={} cause={}", signal,
+          detail.get(), reason, cause == null ? "exporter reported failure" : cause.toString());
     }
-    return false;
+    return reason;
   }
 
   /**

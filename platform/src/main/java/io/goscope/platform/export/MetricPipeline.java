@@ -20,6 +20,7 @@ import io.opentelemetry.sdk.metrics.internal.data.ImmutableMetricData;
 import io.opentelemetry.sdk.resources.Resource;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,9 +75,14 @@ public final class MetricPipeline implements AutoCloseable {
   private final Map<Resource, ProcessSeries> processes = new ConcurrentHashMap<>();
   private final Map<String, InstrumentationScopeInfo> scopes = new ConcurrentHashMap<>();
   private final AtomicInteger seriesCount = new AtomicInteger();
-  private final LongAdder dropped = new LongAdder();
+  private final LongAdder droppedSeriesLimit = new LongAdder();
+  private final LongAdder droppedInvalid = new LongAdder();
+  private final LongAdder droppedShutdown = new LongAdder();
+  private final List<Supplier<? extends Collection<MetricData>>> producers;
   private final AtomicLong exportedPoints = new AtomicLong();
   private final AtomicLong failedExports = new AtomicLong();
+  private final AtomicLong successfulExports = new AtomicLong();
+  private final Map<String, LongAdder> failedByReason = new ConcurrentHashMap<>();
   private final AtomicBoolean seriesLimitLogged = new AtomicBoolean();
   private final AtomicBoolean shutdownStarted = new AtomicBoolean();
   private final CompletableResultCode shutdownResult = new CompletableResultCode();
@@ -84,6 +91,7 @@ public final class MetricPipeline implements AutoCloseable {
 
   private MetricPipeline(Builder b) {
     this.exporters = List.copyOf(b.exporters);
+    this.producers = List.copyOf(b.producers);
     this.exportIntervalNanos = b.exportInterval.toNanos();
     this.exportTimeoutNanos = b.exportTimeout.toNanos();
     this.fanOut = new ExportFanOut("metric", b.exportTimeout);
@@ -146,7 +154,19 @@ public final class MetricPipeline implements AutoCloseable {
    * Measurements not aggregated: beyond the series bound, NaN/infinite/negative values, or after shutdown.
    */
   public long droppedMeasurements() {
-    return dropped.sum();
+    return droppedSeriesLimit.sum() + droppedInvalid.sum() + droppedShutdown.sum();
+  }
+
+  /**
+   * Dropped measurements by reason: {@code series_limit}, {@code invalid} (NaN, infinite, negative, null),
+   * {@code shutdown} (after shutdown or for a process already freed). Every reason is present.
+   */
+  public Map<String, Long> droppedMeasurementsByReason() {
+    Map<String, Long> m = new java.util.TreeMap<>();
+    m.put("series_limit", droppedSeriesLimit.sum());
+    m.put("invalid", droppedInvalid.sum());
+    m.put("shutdown", droppedShutdown.sum());
+    return m;
   }
 
   /** Series currently held, over all processes. */
@@ -162,6 +182,24 @@ public final class MetricPipeline implements AutoCloseable {
   /** Exports at least one exporter rejected, threw on, or did not finish within the export timeout. */
   public long failedExports() {
     return failedExports.get();
+  }
+
+  /** Exports every exporter accepted. */
+  public long successfulExports() {
+    return successfulExports.get();
+  }
+
+  /** Failed exports by reason (as for spans: {@code http_503}, {@code timeout}, ...). */
+  public Map<String, Long> failedExportsByReason() {
+    return TelemetryPipeline.sums(failedByReason);
+  }
+
+  /** Empty while the collector thread runs (or was shut down on purpose); else why not. */
+  public java.util.Optional<String> workerProblem() {
+    if (collector.isShutdown() && !shutdownStarted.get()) {
+      return java.util.Optional.of("metric collector stopped");
+    }
+    return java.util.Optional.empty();
   }
 
   /** Collects and exports now, on the collector thread; the result completes when the export has finished. */
@@ -210,7 +248,7 @@ public final class MetricPipeline implements AutoCloseable {
     ok &= ExportFanOut.callAll(exporters, MetricExporter::shutdown, Duration.ofNanos(exportTimeoutNanos),
         "shut down metric exporter");
     log.debug("metric pipeline shut down series={} exportedPoints={} failedExports={} dropped={}",
-        seriesCount.get(), exportedPoints.get(), failedExports.get(), dropped.sum());
+        seriesCount.get(), exportedPoints.get(), failedExports.get(), droppedMeasurements());
     if (ok) {
       shutdownResult.succeed();
     } else {
@@ -229,16 +267,32 @@ public final class MetricPipeline implements AutoCloseable {
   /** Builds the current cumulative points and exports them; frees retired processes. Collector thread only. */
   private boolean collectAndExport() {
     List<MetricData> metrics = collect();
-    if (metrics.isEmpty() || exporters.isEmpty()) {
+    if (exporters.isEmpty()) {
       return true;
     }
-    long points = 0;
+    long points = 0; // the traced processes' histogram points; self-metrics are not counted here
     for (MetricData m : metrics) {
       points += m.getHistogramData().getPoints().size();
     }
+    for (Supplier<? extends Collection<MetricData>> p : producers) {
+      try {
+        metrics.addAll(p.get());
+      } catch (RuntimeException e) {
+        log.debug("metric producer failed reason={}", e.toString());
+      }
+    }
+    if (metrics.isEmpty()) {
+      return true;
+    }
     long n = points;
-    boolean ok = fanOut.export(exporters, e -> e.export(metrics),
+    String failure = fanOut.export(exporters, e -> e.export(metrics),
         () -> "points=" + n + " exportedPoints=" + exportedPoints.get() + " failedExports=" + failedExports.get());
+    boolean ok = failure == null;
+    if (ok) {
+      successfulExports.incrementAndGet();
+    } else {
+      failedByReason.computeIfAbsent(failure, k -> new LongAdder()).increment();
+    }
     if (ok) {
       exportedPoints.addAndGet(points);
     } else {
@@ -288,8 +342,12 @@ public final class MetricPipeline implements AutoCloseable {
   }
 
   private void record(ProcessSeries process, HistogramInstrument instrument, double value, Attributes attributes) {
-    if (shutdown || process.removed || instrument == null || attributes == null || !(value >= 0) || value == Double.POSITIVE_INFINITY) {
-      dropped.increment();
+    if (shutdown || process.removed) {
+      droppedShutdown.increment();
+      return;
+    }
+    if (instrument == null || attributes == null || !(value >= 0) || value == Double.POSITIVE_INFINITY) {
+      droppedInvalid.increment();
       return;
     }
     SeriesKey key = new SeriesKey(instrument, attributes);
@@ -297,7 +355,7 @@ public final class MetricPipeline implements AutoCloseable {
     if (cell == null) {
       cell = openSeries(process, key);
       if (cell == null) {
-        dropped.increment();
+        droppedSeriesLimit.increment();
         return;
       }
     }
@@ -367,6 +425,7 @@ public final class MetricPipeline implements AutoCloseable {
     private Duration exportInterval = DEFAULT_EXPORT_INTERVAL;
     private Duration exportTimeout = DEFAULT_EXPORT_TIMEOUT;
     private int maxSeries = DEFAULT_MAX_SERIES;
+    private final List<Supplier<? extends Collection<MetricData>>> producers = new ArrayList<>();
     private Clock clock = Clock.getDefault();
 
     private Builder() {}
@@ -400,6 +459,15 @@ public final class MetricPipeline implements AutoCloseable {
 
     public Builder exportTimeout(Duration exportTimeout) {
       this.exportTimeout = positive(exportTimeout, "exportTimeout");
+      return this;
+    }
+
+    /**
+     * Adds metrics made elsewhere (the agent's self-metrics) to every export; exported only when the pipeline has
+     * exporters. Called on the collector thread.
+     */
+    public Builder addProducer(Supplier<? extends Collection<MetricData>> producer) {
+      producers.add(requireNonNull(producer, "producer"));
       return this;
     }
 

@@ -34,8 +34,9 @@ public final class BinaryAnalyzer {
    * @param plans probe set → plan
    * @param analysisNanos how long the first analysis took
    * @param pie whether the binary is position-independent (its runtime addresses are shifted by a load bias)
-   * @param errorTypes the binary's concrete error types: link-time type descriptor address to name, for decoders'
-   *     {@code error.type} ({@link io.goscope.api.TracedProcess#goTypeName})
+   * @param errorTypes the binary's concrete error types, and its database/sql driver connector and driver types:
+   *     link-time type descriptor address to name, for decoders' {@code error.type} and {@code db.system.name}
+   *     ({@link io.goscope.api.TracedProcess#goTypeName})
    */
   public record Analysis(
       String goVersion, @Nullable String buildId, Map<ProbeSetRuntime, ProbePlan> plans, long analysisNanos,
@@ -51,6 +52,14 @@ public final class BinaryAnalyzer {
       this(goVersion, buildId, plans, analysisNanos, false, Map.of());
     }
   }
+
+  /**
+   * Interfaces whose implementations are named beside the error types: database/sql's driver connector and driver,
+   * whose type tells which database a DB talks to ({@code *pq.Connector}, {@code *mysql.connector}, ...).
+   */
+  static final List<String> DRIVER_INTERFACES = List.of("driver.Connector", "driver.Driver");
+  /** Driver types kept per interface and binary, at most. */
+  static final int MAX_DRIVER_TYPES = 256;
 
   /** Error types kept per binary, at most. */
   static final int MAX_ERROR_TYPES = 20_000;
@@ -110,8 +119,14 @@ public final class BinaryAnalyzer {
       }
       Map<Long, String> errorTypes = Map.of();
       try {
-        errorTypes = io.goscope.platform.gobinary.TypeMetadata.of(binary)
-            .implementations(binary.moduleData().itablinks(), "error", MAX_ERROR_TYPES);
+        io.goscope.platform.gobinary.TypeMetadata types = io.goscope.platform.gobinary.TypeMetadata.of(binary);
+        long[] itabs = binary.moduleData().itablinks();
+        Map<Long, String> named = new LinkedHashMap<>(types.implementations(itabs, "error", MAX_ERROR_TYPES));
+        // database/sql drivers, which the databasesql probe set tells apart by their connector's (or driver's) type
+        for (String driverInterface : DRIVER_INTERFACES) {
+          named.putAll(types.implementations(itabs, driverInterface, MAX_DRIVER_TYPES));
+        }
+        errorTypes = named;
       } catch (RuntimeException e) {
         log.debug("error types unreadable path={} reason={}", path, e.toString());
       }

@@ -101,6 +101,14 @@ public final class BinaryAttachment implements AutoCloseable {
     close(() -> { });
   }
 
+  /** Threads that remove uprobes, shared by every attachment (daemon: never keeps the JVM alive). */
+  private static final java.util.concurrent.ExecutorService REMOVERS = java.util.concurrent.Executors
+      .newFixedThreadPool(16, r -> {
+        Thread t = new Thread(r, "goscope-uprobe-removal");
+        t.setDaemon(true);
+        return t;
+      });
+
   /**
    * Detaches everything, calling {@code beforeEachLink} before each uprobe is removed (each removal waits for a
    * kernel grace period; the agent uses this to let pending attaches go first).
@@ -110,12 +118,27 @@ public final class BinaryAttachment implements AutoCloseable {
       return;
     }
     closed = true;
+    // Each removal waits for a kernel grace period (~0.1 s on the reference VM) and the waits overlap when the
+    // removals run side by side: 22 uprobes take ~0.3 s instead of ~3 s.
+    List<java.util.concurrent.Future<?>> pending = new ArrayList<>(links.size());
     for (UprobeLink l : links) {
       beforeEachLink.run();
+      pending.add(REMOVERS.submit(() -> {
+        try {
+          l.close();
+        } catch (RuntimeException e) {
+          log.debug("detach failed binary={} path={} reason={}", binaryId, attachPath, e.toString());
+        }
+      }));
+    }
+    for (java.util.concurrent.Future<?> f : pending) {
       try {
-        l.close();
-      } catch (RuntimeException e) {
-        log.debug("detach failed binary={} path={} reason={}", binaryId, attachPath, e.toString());
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (java.util.concurrent.ExecutionException e) {
+        log.debug("detach failed binary={} reason={}", binaryId, e.getCause().toString());
       }
     }
     for (ProbeObjects.Loaded o : objects) {

@@ -28,6 +28,8 @@ public record FunctionPlan(
 
   /** A reason starting so means the probe does not apply to this binary (another version): not a failure. */
   static final String NOT_APPLICABLE = "not applicable: ";
+  /** A reason starting so means the binary has none of the probe's symbols. */
+  static final String SYMBOL_MISSING = "symbol ";
 
   static FunctionPlan skipped(FunctionProbe probe, String symbol, String reason, long address, long entry,
       List<Long> returns) {
@@ -37,6 +39,11 @@ public record FunctionPlan(
   /** Whether the probe is skipped only because it is written for other versions of its module. */
   public boolean notApplicable() {
     return skipReason != null && skipReason.startsWith(NOT_APPLICABLE);
+  }
+
+  /** Whether the probe is skipped because the binary has none of its symbols (it does not link that code). */
+  public boolean symbolMissing() {
+    return skipReason != null && skipReason.startsWith(SYMBOL_MISSING) && skipReason.endsWith(" not in binary");
   }
 
   public boolean willAttach() {

@@ -52,7 +52,7 @@ public final class HostMaps implements AutoCloseable {
    * @param binaries binaries attached for all their processes
    */
   public record Sizes(int processes, int goroutines, int binaries) {
-    public static final Sizes DEFAULT = new Sizes(16384, 16384, 4096);
+    public static final Sizes DEFAULT = new Sizes(8192, 16384, 1024);
 
     public Sizes {
       if (processes <= 0 || goroutines <= 0 || binaries <= 0) {
@@ -82,7 +82,7 @@ public final class HostMaps implements AutoCloseable {
       object.reuseMap(ProbeSetDescriptor.RING_BUFFER_MAP, ring);
       object.setMaxEntries(PROCESSES, sizes.processes());
       object.setMaxEntries(GOROUTINES, sizes.goroutines());
-      object.setMaxEntries(INCOMING, Math.max(1024, sizes.goroutines() / 4));
+      object.setMaxEntries(INCOMING, Math.max(1024, sizes.goroutines() / 8));
       object.setMaxEntries(BINARIES, sizes.binaries());
       object.load();
       for (String name : object.mapNames()) {

@@ -110,7 +110,7 @@ public final class Instrumentor {
   /** Attaches the probes of one set that belong to {@code feature} (null: the probes of no feature). */
   private void attachSet(BinaryAttachment a, ProbeSetRuntime runtime, ProbePlan plan, @Nullable String feature) {
     if (!plan.attachable()) {
-      if (feature == null && !plan.notApplicable()) {
+      if (feature == null && plan.applies()) {
         a.fail(runtime.id() + ": " + plan.failure());
       }
       return;

@@ -33,11 +33,12 @@ public record ProbePlan(
   }
 
   /**
-   * Whether the set does not apply to the binary at all (it does not link the set's library, see
-   * {@link io.goscope.api.ProbeSetDescriptor#librarySymbols()}): not a failure, nothing to warn about.
+   * Whether the set applies to the binary at all: false when it does not attach only because the binary does not
+   * link the library it hooks (none of {@link io.goscope.api.ProbeSetDescriptor#librarySymbols()}, every probe
+   * optional and absent, or written for versions of a module the binary does not have). Such a set is not a failure worth a warning; {@code inspect} still shows why.
    */
-  public boolean notApplicable() {
-    return failure != null && failure.startsWith(FunctionPlan.NOT_APPLICABLE);
+  public boolean applies() {
+    return failure == null || !failure.startsWith(FunctionPlan.NOT_APPLICABLE);
   }
 
   /**

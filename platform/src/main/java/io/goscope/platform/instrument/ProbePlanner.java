@@ -125,8 +125,14 @@ public final class ProbePlanner {
       }
     }
     if (failure == null && functions.stream().noneMatch(FunctionPlan::willAttach)) {
-      failure = "no probe of set " + descriptor.id() + " can attach: " + String.join("; ",
-          functions.stream().filter(f -> !f.notApplicable()).map(f -> f.symbol() + " " + f.verdict()).toList());
+      if (functions.stream().allMatch(f -> f.notApplicable() || f.symbolMissing()
+          && f.probe().failureMode() == FailureMode.IGNORE)) {
+        // A library the binary does not link (or another version of it): nothing failed, the set does not apply.
+        failure = FunctionPlan.NOT_APPLICABLE + "the binary has none of the functions of set " + descriptor.id();
+      } else {
+        failure = "no probe of set " + descriptor.id() + " can attach: " + String.join("; ",
+            functions.stream().filter(f -> !f.notApplicable()).map(f -> f.symbol() + " " + f.verdict()).toList());
+      }
     }
     return new ProbePlan(descriptor.id(), fields, versioned, functions, failure);
   }
@@ -226,8 +232,8 @@ public final class ProbePlanner {
       return FunctionPlan.skipped(probe, symbol, "symbol lookup failed: " + e.getMessage(), 0, -1, List.of());
     }
     if (fn.isEmpty()) {
-      return FunctionPlan.skipped(probe, symbol, "symbol " + String.join(" / ", probe.symbols()) + " not in binary",
-          0, -1, List.of());
+      return FunctionPlan.skipped(probe, symbol, FunctionPlan.SYMBOL_MISSING + String.join(" / ", probe.symbols())
+          + " not in binary", 0, -1, List.of());
     }
     GoFunction f = fn.get();
     List<Long> returns;

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -28,6 +29,7 @@ public final class RecordDispatcher {
   static final int MAX_HELD_PROCESSES = 256;
 
   private final ProbeSetRuntime[] bySource;
+  private final LongAdder[] decodedBySource;
   private final Map<Integer, TelemetrySink> sinks = new ConcurrentHashMap<>();
   private final Map<Integer, HostRecordHandler> hostHandlers = new ConcurrentHashMap<>();
   private final Map<Integer, ArrayDeque<byte[]>> held = new ConcurrentHashMap<>();
@@ -48,8 +50,10 @@ public final class RecordDispatcher {
   public RecordDispatcher(List<ProbeSetRuntime> runtimes) {
     int max = runtimes.stream().mapToInt(ProbeSetRuntime::sourceId).max().orElse(0);
     bySource = new ProbeSetRuntime[max + 1];
+    decodedBySource = new LongAdder[max + 1];
     for (ProbeSetRuntime r : runtimes) {
       bySource[r.sourceId()] = r;
+      decodedBySource[r.sourceId()] = new LongAdder();
     }
   }
 
@@ -159,6 +163,7 @@ public final class RecordDispatcher {
     try {
       runtime.decoder().decode(record, header, sink);
       dispatched.increment();
+      decodedBySource[header.source()].increment();
     } catch (RuntimeException e) {
       malformed.increment();
       if (!loggedMalformed) {
@@ -167,6 +172,32 @@ public final class RecordDispatcher {
             runtime.id(), header.pid(), header.type(), e.toString());
       }
     }
+  }
+
+  /**
+   * Records decoded, by probe set id: monotonic totals over the agent's life, whatever attached or detached
+   * since. Every probe set is present.
+   */
+  public Map<String, Long> decodedByProbeSet() {
+    Map<String, Long> m = new TreeMap<>();
+    for (ProbeSetRuntime r : bySource) {
+      if (r != null) {
+        m.merge(r.id(), decodedBySource[r.sourceId()].sum(), Long::sum);
+      }
+    }
+    return m;
+  }
+
+  /**
+   * Records lost on the host side, by reason: {@code malformed} (no valid header, or the decoder threw),
+   * {@code unknown_process} (its process already detached or gone), {@code unknown_source} (no such probe set).
+   */
+  public Map<String, Long> lostByReason() {
+    Map<String, Long> m = new TreeMap<>();
+    m.put("malformed", malformed.sum());
+    m.put("unknown_process", unknownProcess.sum());
+    m.put("unknown_source", unknownSource.sum());
+    return m;
   }
 
   public long dispatched() {

@@ -32,8 +32,9 @@ public final class SocketPropagation implements AutoCloseable {
   static final String STATS = "gs_sock_stats";
 
   /** Counters of the socket programs, summed over CPUs. */
-  public record Stats(long watched, long watchFailed, long inserted, long mismatched, long expired, long failed) {
-    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0);
+  public record Stats(long watched, long watchFailed, long inserted, long mismatched, long expired, long failed,
+      long skipped, long unsure) {
+    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   private final HostMaps hostMaps;
@@ -97,7 +98,7 @@ public final class SocketPropagation implements AutoCloseable {
     }
     BpfMap m = object.map(STATS);
     return new Stats(m.sumPerCpuU64(0), m.sumPerCpuU64(1), m.sumPerCpuU64(2), m.sumPerCpuU64(3), m.sumPerCpuU64(4),
-        m.sumPerCpuU64(5));
+        m.sumPerCpuU64(5), m.sumPerCpuU64(6), m.sumPerCpuU64(7));
   }
 
   private void closeLinks() {

@@ -17,6 +17,7 @@ public final class BpfFeatures {
   static final int CAP_SYS_ADMIN = 21;
   static final int CAP_PERFMON = 38;
   static final int CAP_BPF = 39;
+  private static final int BPF_MAP_TYPE_ARRAY = 2;
 
   private static final class Result {
     static final Optional<String> UNAVAILABLE = probe();
@@ -166,8 +167,83 @@ public final class BpfFeatures {
     return Optional.empty();
   }
 
+  /** Why libbpf.so.1 cannot be used, or empty. Uncached (for {@code goscope doctor}). */
+  public static Optional<String> libbpfProblem() {
+    String failure = Libbpf.loadFailure();
+    return failure == null ? Optional.empty()
+        : Optional.of(Libbpf.LIBRARY + " cannot be loaded: " + failure);
+  }
+
+  /** Why the bpf() system call cannot create a map here (e.g. EPERM without CAP_BPF), or empty. Uncached. */
+  public static Optional<String> bpfSyscallProblem() {
+    return mapTypeProblem(BPF_MAP_TYPE_ARRAY, "bpf() system call", "");
+  }
+
+  /** Why BPF ring buffers cannot be created here (kernel < 5.8, or no permission), or empty. Uncached. */
+  public static Optional<String> ringBufferProblem() {
+    return mapTypeProblem(Libbpf.BPF_MAP_TYPE_RINGBUF, "BPF ring buffer", " (needs kernel 5.8)");
+  }
+
+  /** Why uprobes cannot be created through perf_event_open (no uprobe PMU), or empty. */
+  public static Optional<String> uprobeProblem() {
+    Path type = Path.of("/sys/bus/event_source/devices/uprobe/type");
+    try {
+      Integer.parseInt(Files.readString(type).strip());
+      return Optional.empty();
+    } catch (IOException | NumberFormatException e) {
+      return Optional.of("no uprobe PMU (" + type + " unreadable: " + e.getMessage()
+          + "; needs CONFIG_UPROBE_EVENTS)");
+    }
+  }
+
+  /** Why kernel BTF is missing, or empty. */
+  public static Optional<String> btfProblem() {
+    return Files.isReadable(Path.of("/sys/kernel/btf/vmlinux")) ? Optional.empty()
+        : Optional.of("/sys/kernel/btf/vmlinux missing (needs CONFIG_DEBUG_INFO_BTF)");
+  }
+
+  /**
+   * Whether tracefs is reachable for tracepoints (exec/exit events); the agent tries to mount it at start when it is
+   * not. Empty when mounted.
+   */
+  public static Optional<String> tracefsProblem() {
+    if (Files.isDirectory(Tracefs.TRACING.resolve("events"))
+        || Files.isDirectory(Path.of("/sys/kernel/debug/tracing/events"))) {
+      return Optional.empty();
+    }
+    return Optional.of(Files.isDirectory(Tracefs.TRACING)
+        ? "tracefs not mounted at " + Tracefs.TRACING + " (the agent mounts it at start when it may)"
+        : "tracefs not mounted and " + Tracefs.TRACING + " does not exist");
+  }
+
+  private static Optional<String> mapTypeProblem(int mapType, String what, String needs) {
+    if (Libbpf.loadFailure() != null) {
+      return Optional.of("libbpf unavailable");
+    }
+    int rc;
+    try {
+      rc = Libbpf.lib().libbpf_probe_bpf_map_type(mapType, null);
+    } catch (RuntimeException | LinkageError e) {
+      return Optional.of("cannot call libbpf: " + e);
+    }
+    if (rc == 1) {
+      return Optional.empty();
+    }
+    long caps = effectiveCapabilities();
+    boolean privileged = (caps & (1L << CAP_BPF)) != 0 || (caps & (1L << CAP_SYS_ADMIN)) != 0;
+    if (rc == 0 && !privileged) {
+      // libbpf's probe reports "unsupported" for any failure; without CAP_BPF the kernel said EPERM.
+      return Optional.of(what + " refused: EPERM (neither CAP_BPF nor CAP_SYS_ADMIN held; CapEff=0x"
+          + Long.toHexString(caps) + ")");
+    }
+    if (rc == 0) {
+      return Optional.of(what + " not supported by this kernel" + needs);
+    }
+    return Optional.of(what + " refused: " + Errno.name(-rc) + " (" + Errno.message(-rc) + ")");
+  }
+
   /** CapEff from /proc/self/status, or 0 when unreadable. */
-  static long effectiveCapabilities() {
+  public static long effectiveCapabilities() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
         if (line.startsWith("CapEff:")) {

@@ -358,6 +358,41 @@ public final class BpfObject implements AutoCloseable {
     return b.array();
   }
 
+  /** Size of {@code struct bpf_test_run_opts} in libbpf 1.1 (last field batch_size). */
+  static final int TEST_RUN_OPTS_SIZE = 80;
+
+  /**
+   * Runs a loaded program once with {@code BPF_PROG_TEST_RUN} and {@code ctx} as its context (for
+   * {@code SEC("syscall")} programs: no attachment, no event needed), for tests and benchmarks that drive BPF code
+   * directly.
+   *
+   * @return the program's return value
+   */
+  public int testRun(String program, byte[] ctx) {
+    requireNonNull(program, "program");
+    requireNonNull(ctx, "ctx");
+    Pointer prog = program(program, "test run", null, "");
+    int fd = Libbpf.lib().bpf_program__fd(prog);
+    Pointer ctxIn = Memory.allocateDirect(Libc.runtime(), Math.max(1, ctx.length), true);
+    ctxIn.put(0, ctx, 0, ctx.length);
+    Pointer opts = Memory.allocateDirect(Libc.runtime(), TEST_RUN_OPTS_SIZE, true);
+    // sz@0, ctx_in@32, ctx_size_in@48, retval@56 (out)
+    opts.putLong(0, TEST_RUN_OPTS_SIZE);
+    opts.putAddress(32, ctxIn.address());
+    opts.putInt(48, ctx.length);
+    try (Libbpf.Capture log = Libbpf.capture()) {
+      int rc = Libbpf.lib().bpf_prog_test_run_opts(fd, opts);
+      if (rc != 0) {
+        throw new BpfException("test run", program, null, "", Libbpf.lastErrno(), log.detail(LOG_TAIL_CHARS));
+      }
+      return opts.getInt(56);
+    } finally {
+      // opts holds ctxIn's address only as a number: keep the memory alive until the kernel has read it.
+      java.lang.ref.Reference.reachabilityFence(ctxIn);
+      java.lang.ref.Reference.reachabilityFence(opts);
+    }
+  }
+
   /** Attaches a tracepoint program, e.g. {@code attachTracepoint("on_exec", "sched", "sched_process_exec")}. */
   public BpfLink attachTracepoint(String program, String category, String tracepoint) {
     requireNonNull(program, "program");

@@ -71,6 +71,10 @@ final class Libbpf {
 
     String bpf_program__name(Pointer prog);
 
+    int bpf_program__fd(Pointer prog);
+
+    int bpf_prog_test_run_opts(int progFd, Pointer opts);
+
     Pointer bpf_program__attach_uprobe_opts(
         Pointer prog, int pid, String binaryPath, @size_t long funcOffset, Pointer opts);
 
@@ -78,7 +82,6 @@ final class Libbpf {
 
     Pointer bpf_program__attach_cgroup(Pointer prog, int cgroupFd);
 
-    int bpf_program__fd(Pointer prog);
 
     int bpf_program__expected_attach_type(Pointer prog);
 

@@ -17,6 +17,8 @@ final class RecordingExporter implements SpanExporter {
   volatile boolean fail;
   volatile boolean neverComplete;
   volatile CountDownLatch gate;
+  /** When set, every export fails with it (e.g. a ConnectException: the backend is down). */
+  volatile Throwable failWith;
 
   @Override
   public synchronized CompletableResultCode export(Collection<SpanData> batch) {
@@ -34,6 +36,10 @@ final class RecordingExporter implements SpanExporter {
     }
     if (fail) {
       return CompletableResultCode.ofFailure();
+    }
+    Throwable t = failWith;
+    if (t != null) {
+      return CompletableResultCode.ofExceptionalFailure(t);
     }
     spans.addAll(batch);
     return CompletableResultCode.ofSuccess();

@@ -174,8 +174,10 @@ class TelemetryPipelineTest {
 
     RecordingExporter hanging = new RecordingExporter();
     hanging.neverComplete = true;
+    // A timeout is retryable: with no retry window the batch fails at once, counted as a timeout.
     TelemetryPipeline slow = TelemetryPipeline.builder().addExporter(hanging)
-        .clock(KernelClock.fixedOffset(0)).exporterTimeout(Duration.ofMillis(100)).build();
+        .clock(KernelClock.fixedOffset(0)).exporterTimeout(Duration.ofMillis(100)).retryMaxElapsed(Duration.ZERO)
+        .build();
     slow.sinkFor(RESOURCE).span(span("c"));
     long t0 = System.nanoTime();
     CompletableResultCode flush = slow.forceFlush().join(10, TimeUnit.SECONDS);
@@ -183,7 +185,97 @@ class TelemetryPipelineTest {
     assertFalse(flush.isSuccess());
     assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5));
     assertEquals(1, slow.failedSpans());
+    assertEquals(java.util.Map.of("timeout", 1L), slow.failedSpansByReason());
     slow.close();
+    assertEquals(java.util.Map.of("exporter", 2L), pipeline.failedSpansByReason());
+  }
+
+  @Test
+  void bspVariablesConfigureThePipeline() throws Exception {
+    RecordingExporter exporter = new RecordingExporter();
+    TelemetryPipeline pipeline = TelemetryPipeline.builder().addExporter(exporter).clock(KernelClock.fixedOffset(0))
+        .config(io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties.createFromMap(java.util.Map.of(
+            "otel.bsp.schedule.delay", "60000",
+            "otel.bsp.max.queue.size", "7",
+            "otel.bsp.max.export.batch.size", "3",
+            "otel.bsp.export.timeout", "2s")))
+        .build();
+    assertEquals(7, pipeline.maxQueueSize());
+    CountDownLatch gate = new CountDownLatch(1);
+    exporter.gate = gate; // the first export blocks the worker with one batch in hand
+    TelemetrySink sink = pipeline.sinkFor(RESOURCE);
+    for (int i = 0; i < 20; i++) {
+      sink.span(span("s" + i));
+    }
+    long dropped = pipeline.droppedSpansByReason().get(TelemetryPipeline.DROP_QUEUE_FULL);
+    assertTrue(dropped >= 20 - 7 - 3, "at most a batch of 3 in hand and 7 queued: dropped=" + dropped);
+    gate.countDown();
+    assertTrue(pipeline.forceFlush().join(5, TimeUnit.SECONDS).isSuccess());
+    assertEquals(20, exporter.spans().size() + dropped);
+    assertTrue(exporter.batchSizes().stream().allMatch(n -> n <= 3), exporter.batchSizes().toString());
+    pipeline.close();
+  }
+
+  @Test
+  void anOutageLosesOnlyWhatOverflowsTheQueueAndThatIsCounted() throws Exception {
+    RecordingExporter exporter = new RecordingExporter();
+    exporter.failWith = new java.net.ConnectException("Connection refused");
+    TelemetryPipeline pipeline = TelemetryPipeline.builder().addExporter(exporter).clock(KernelClock.fixedOffset(0))
+        .maxQueueSize(50).maxExportBatchSize(10).scheduleDelay(Duration.ofMillis(10))
+        .retryBackoff(Duration.ofMillis(20), Duration.ofMillis(50)).build();
+    TelemetrySink sink = pipeline.sinkFor(RESOURCE);
+    int offered = 200;
+    for (int i = 0; i < offered; i++) {
+      sink.span(span("o" + i));
+      if (i % 20 == 0) {
+        Thread.sleep(30); // let the worker take a batch and hold it
+      }
+    }
+    await(() -> pipeline.exportsByOutcome().getOrDefault("connection_refused", 0L) >= 3, Duration.ofSeconds(5));
+    assertEquals(0, pipeline.failedSpans(), "a refused connection is retried, not failed");
+    exporter.failWith = null; // the backend is back
+    assertTrue(pipeline.forceFlush().join(5, TimeUnit.SECONDS).isSuccess());
+    long dropped = pipeline.droppedSpansByReason().get(TelemetryPipeline.DROP_QUEUE_FULL);
+    List<String> names = exporter.spans().stream().map(SpanData::getName).toList();
+    assertEquals(names.size(), new java.util.HashSet<>(names).size(), "no span exported twice");
+    assertEquals(offered, names.size() + dropped, "exported + overflow = offered; dropped=" + dropped);
+    assertTrue(dropped > 0 && dropped < offered, "dropped=" + dropped);
+    assertEquals(pipeline.exportedSpans(), names.size());
+    assertEquals(0, pipeline.queuedSpans());
+    pipeline.close();
+  }
+
+  @Test
+  void aBatchHeldTooLongFailsWithItsReason() throws Exception {
+    RecordingExporter exporter = new RecordingExporter();
+    exporter.failWith = new java.net.ConnectException("Connection refused");
+    TelemetryPipeline pipeline = TelemetryPipeline.builder().addExporter(exporter).clock(KernelClock.fixedOffset(0))
+        .scheduleDelay(Duration.ofMillis(10)).retryBackoff(Duration.ofMillis(20), Duration.ofMillis(20))
+        .retryMaxElapsed(Duration.ofMillis(200)).build();
+    pipeline.sinkFor(RESOURCE).span(span("late"));
+    await(() -> pipeline.failedSpans() == 1, Duration.ofSeconds(5));
+    assertEquals(java.util.Map.of("connection_refused", 1L), pipeline.failedSpansByReason());
+    assertTrue(pipeline.exportsByOutcome().get("connection_refused") >= 3, pipeline.exportsByOutcome().toString());
+    assertEquals(0, pipeline.queuedSpans());
+    pipeline.close();
+  }
+
+  @Test
+  void shutdownWithTheBackendDownDropsWhatIsLeftAndCountsIt() throws Exception {
+    RecordingExporter exporter = new RecordingExporter();
+    exporter.failWith = new java.net.ConnectException("Connection refused");
+    TelemetryPipeline pipeline = TelemetryPipeline.builder().addExporter(exporter).clock(KernelClock.fixedOffset(0))
+        .maxExportBatchSize(5).scheduleDelay(Duration.ofMillis(10)).build();
+    TelemetrySink sink = pipeline.sinkFor(RESOURCE);
+    for (int i = 0; i < 23; i++) {
+      sink.span(span("d" + i));
+    }
+    await(() -> pipeline.exportsByOutcome().getOrDefault("connection_refused", 0L) >= 1, Duration.ofSeconds(5));
+    pipeline.shutdown().join(5, TimeUnit.SECONDS);
+    sink.span(span("after"));
+    assertEquals(24, pipeline.droppedSpansByReason().get(TelemetryPipeline.DROP_SHUTDOWN));
+    assertEquals(0, pipeline.failedSpans());
+    assertEquals(0, pipeline.exportedSpans());
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.goscope.platform.instrument;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,7 +48,7 @@ class ProbePlannerTest {
         .build();
     try (GoBinary b = GoBinary.open(binary)) {
       ProbePlan plan = planner.plan(b, absent, List.of());
-      assertTrue(plan.notApplicable(), plan.failure());
+      assertFalse(plan.applies(), plan.failure());
       assertEquals("not applicable: the binary does not link the library (none of "
           + "google.golang.org/grpc.(*Server).handleStream, main.noSuchFunction)", plan.failure());
       assertTrue(plan.functions().stream().allMatch(FunctionPlan::notApplicable));
@@ -104,6 +105,27 @@ class ProbePlannerTest {
       ProbePlan plan = planner.plan(b, d, List.of());
       assertEquals("no probe of set t can attach: main.noSuchFunction skipped: symbol main.noSuchFunction not in binary",
           plan.failure());
+    }
+  }
+
+  @Test
+  void aSetOfOptionalProbesTheBinaryLacksDoesNotApply() {
+    ProbeSetDescriptor d = base()
+        .probe(FunctionProbe.builder("database/sql.(*DB).noSuchFunction").entry("e")
+            .failureMode(FailureMode.IGNORE).build())
+        .probe(FunctionProbe.builder("github.com/example/lib.(*Client).Do").entry("e")
+            .versions("github.com/example/lib", "v1.0.0", null).failureMode(FailureMode.WARN).build())
+        .build();
+    try (GoBinary b = GoBinary.open(binary)) {
+      ProbePlan plan = planner.plan(b, d, List.of());
+      assertEquals("not applicable: the binary has none of the functions of set t", plan.failure());
+      assertFalse(plan.applies(), "nothing to warn about");
+    }
+    ProbeSetDescriptor required = base()
+        .probe(FunctionProbe.builder("main.noSuchFunction").entry("e").failureMode(FailureMode.WARN).build())
+        .build();
+    try (GoBinary b = GoBinary.open(binary)) {
+      assertTrue(planner.plan(b, required, List.of()).applies(), "a missing required probe is a failure");
     }
   }
 }

@@ -110,6 +110,46 @@ class SocketPropagationTest {
     }
   }
 
+  /**
+   * The mode the net/http probe uses: after the request line, found by the socket program, unless the header block
+   * has a traceparent already (in any case) or does not end within the scanned bytes.
+   */
+  @Test
+  void afterTheFirstLineUnlessTheMessageHasItsOwnTraceparent() throws Exception {
+    assertEquals(Optional.empty(), sockets.start());
+    maps.putProcess(pid, new HostMaps.ProcessSettings(1.0, true, -1L));
+    byte[] get = "GET ".getBytes(StandardCharsets.US_ASCII);
+    int flags = AFTER_FIRST_LINE | UNLESS_TRACEPARENT;
+    try (Socket s = connect(); Socket peer = server.accept()) {
+      String request = "GET /a/longer/path?q=1 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
+      arm(0x10, get, flags);
+      send(s, request);
+      int eol = request.indexOf('\n') + 1;
+      String expected = request.substring(0, eol) + LINE + request.substring(eol);
+      assertEquals(expected, receive(peer, expected.length()));
+      assertEquals(1, outcome(0x10), "inserted");
+
+      String own = "GET /own HTTP/1.1\r\nHost: a\r\nTRACEPARENT: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+          + "\r\n\r\n";
+      arm(0x11, get, flags);
+      send(s, own);
+      assertEquals(own, receive(peer, own.length()), "the application's own traceparent: left alone");
+      assertEquals(2, outcome(0x11), "skipped");
+
+      String huge = "GET /big HTTP/1.1\r\nX-Big: " + "x".repeat(5000) + "\r\n\r\n";
+      arm(0x12, get, flags);
+      send(s, huge);
+      assertEquals(huge, receive(peer, huge.length()), "header block longer than the scan: left alone");
+      assertEquals(3, outcome(0x12), "unsure");
+
+      String post = "POST /p HTTP/1.1\r\nHost: a\r\n\r\n";
+      arm(0x13, get, flags);
+      send(s, post);
+      assertEquals(post, receive(peer, post.length()), "another method: not this mark's request");
+      assertEquals(0, outcome(0x13));
+    }
+  }
+
   @Test
   void connectionsOfProcessesWithoutPropagationAreNotWatched() throws Exception {
     assertEquals(Optional.empty(), sockets.start());
@@ -154,14 +194,22 @@ class SocketPropagationTest {
     return new String(b, StandardCharsets.US_ASCII);
   }
 
-  /** Arms the calling thread as a probe would (struct gs_sock_mark, goscope_sockmsg.h). */
+  private static final int AFTER_FIRST_LINE = 0x1;
+  private static final int UNLESS_TRACEPARENT = 0x2;
+
+  /** Arms the calling thread as a probe would (struct gs_sock_mark, goscope_sockmsg.h), at the fixed offset. */
   private void arm(long token, byte[] head) throws IOException {
+    arm(token, head, 0);
+  }
+
+  private void arm(long token, byte[] head, int flags) throws IOException {
     ByteBuffer m = ByteBuffer.allocate(176).order(ByteOrder.LITTLE_ENDIAN);
     m.putLong(0, monotonicNanos());
     m.putLong(8, token);
-    m.putInt(16, OFFSET);
+    m.putInt(16, (flags & AFTER_FIRST_LINE) != 0 ? 0 : OFFSET);
     m.putShort(20, (short) LINE.length());
     m.put(22, (byte) head.length);
+    m.put(23, (byte) flags);
     m.put(24, head);
     m.put(40, (byte) '\r');
     m.put(41, (byte) '\n');

@@ -160,6 +160,11 @@ public final class KubernetesMetadata implements DiscoverySource {
     return r.describe(process.containerId(), process.podUid());
   }
 
+  /** Whether the informers run (a node name and a reachable cluster configuration); false in node mode. */
+  public boolean active() {
+    return running != null;
+  }
+
   /** Whether the pod cache holds a complete initial list (false in node mode or while the API is unreachable). */
   public boolean hasSynced() {
     Running r = running;

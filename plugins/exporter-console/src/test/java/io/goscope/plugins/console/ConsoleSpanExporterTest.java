@@ -72,7 +72,7 @@ class ConsoleSpanExporterTest {
   void extensionIsNamedConsole() {
     ConsoleTelemetryExporter extension = new ConsoleTelemetryExporter();
     assertEquals("console", extension.name());
-    assertTrue(extension.createSpanExporter(DefaultConfigProperties.createFromMap(Map.of()))
-        instanceof ConsoleSpanExporter);
+    assertTrue(extension.createSpanExporter(DefaultConfigProperties.createFromMap(Map.of(
+        ConsoleTelemetryExporter.FORMAT_PROPERTY, "lines"))) instanceof ConsoleSpanExporter);
   }
 }

@@ -3,12 +3,18 @@ package io.goscope.plugins.otlp;
 import static java.util.Objects.requireNonNull;
 
 import io.goscope.api.GoscopeException;
+import io.goscope.api.Nullable;
 import io.goscope.api.TelemetryExporter;
+import io.opentelemetry.exporter.otlp.http.metrics.OtlpHttpMetricExporter;
+import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
+import io.opentelemetry.exporter.otlp.metrics.OtlpGrpcMetricExporter;
+import io.opentelemetry.exporter.otlp.trace.OtlpGrpcSpanExporter;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.autoconfigure.spi.metrics.ConfigurableMetricExporterProvider;
 import io.opentelemetry.sdk.autoconfigure.spi.traces.ConfigurableSpanExporterProvider;
 import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -25,7 +31,11 @@ import org.pf4j.Extension;
  * {@code UNAVAILABLE} and the other retryable status codes, not e.g. {@code INVALID_ARGUMENT}) and connection failures
  * are the SDK's default (bounded by {@code _TIMEOUT}); {@code otel.java.exporter.otlp.retry.disabled=true} turns them
  * off. {@code OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE} defaults to {@code cumulative}, which is what the
- * host aggregates.
+ * host aggregates. The OkHttp sender honours {@code Retry-After} on 429 and 503. TLS: {@code _CERTIFICATE} (the
+ * backend's CA, PEM), {@code _CLIENT_KEY} and {@code _CLIENT_CERTIFICATE} (mTLS, PEM, PKCS#8 key).
+ *
+ * <p>One addition outside the specification: {@code GOSCOPE_OTLP_HEADERS_FILE} names a file of headers (e.g. an
+ * API key from a mounted Kubernetes Secret), re-read when it changes; see {@link HeadersFile}.
  *
  * <p>One deliberate difference from the Java SDK: the default protocol is the specification's {@code http/protobuf}
  * (port 4318), as in OpenTelemetry Go and most other SDKs, not Java's historical {@code grpc}; set
@@ -44,15 +54,53 @@ public final class OtlpTelemetryExporter implements TelemetryExporter {
   @Override
   public SpanExporter createSpanExporter(ConfigProperties config) {
     requireNonNull(config, "config");
-    return sdkProvider(ConfigurableSpanExporterProvider.class, ConfigurableSpanExporterProvider::getName, "span")
-        .createExporter(SpecDefaultProtocol.wrap(config));
+    SpanExporter exporter = sdkProvider(ConfigurableSpanExporterProvider.class,
+        ConfigurableSpanExporterProvider::getName, "span").createExporter(SpecDefaultProtocol.wrap(config));
+    HeadersFile headers = headersFile(config);
+    if (headers == null) {
+      return exporter;
+    }
+    SpanExporter withHeaders;
+    if (exporter instanceof OtlpHttpSpanExporter http) {
+      withHeaders = http.toBuilder().setHeaders(headers).build();
+    } else if (exporter instanceof OtlpGrpcSpanExporter grpc) {
+      withHeaders = grpc.toBuilder().setHeaders(headers).build();
+    } else {
+      throw new GoscopeException("otlp span exporter: cannot add headers from " + HeadersFile.PROPERTY + " to "
+          + exporter.getClass().getName());
+    }
+    exporter.shutdown();
+    return withHeaders;
   }
 
   @Override
   public MetricExporter createMetricExporter(ConfigProperties config) {
     requireNonNull(config, "config");
-    return sdkProvider(ConfigurableMetricExporterProvider.class, ConfigurableMetricExporterProvider::getName, "metric")
+    MetricExporter exporter = sdkProvider(ConfigurableMetricExporterProvider.class,
+        ConfigurableMetricExporterProvider::getName, "metric")
         .createExporter(SpecDefaultProtocol.wrap(config, SpecDefaultProtocol.METRICS_PROTOCOL));
+    HeadersFile headers = headersFile(config);
+    if (headers == null) {
+      return exporter;
+    }
+    MetricExporter withHeaders;
+    if (exporter instanceof OtlpHttpMetricExporter http) {
+      withHeaders = http.toBuilder().setHeaders(headers).build();
+    } else if (exporter instanceof OtlpGrpcMetricExporter grpc) {
+      withHeaders = grpc.toBuilder().setHeaders(headers).build();
+    } else {
+      throw new GoscopeException("otlp metric exporter: cannot add headers from " + HeadersFile.PROPERTY + " to "
+          + exporter.getClass().getName());
+    }
+    exporter.shutdown();
+    return withHeaders;
+  }
+
+  /** The headers file of {@code GOSCOPE_OTLP_HEADERS_FILE}, or null when not set. */
+  @Nullable
+  private static HeadersFile headersFile(ConfigProperties config) {
+    String file = config.getString(HeadersFile.PROPERTY);
+    return file == null || file.isBlank() ? null : new HeadersFile(Path.of(file));
   }
 
   /**

@@ -124,10 +124,14 @@ public final class NetHttpProbeSet implements ProbeSet {
                 .entry("nethttp_inject_h1_entry").ret("nethttp_inject_h1_return")
                 .requires("off_bufio_writer_buf", "off_bufio_writer_n", "off_request_header")
                 .feature(FunctionProbe.PROPAGATION).failureMode(FailureMode.IGNORE).build())
-            // Under kernel lockdown: the same checks, then the writer thread is armed for the host's socket programs.
-            .probe(FunctionProbe.builder("net/http.Header.writeSubset")
-                .entry("nethttp_arm_h1_entry").ret("nethttp_arm_h1_return")
-                .requires("off_bufio_writer_buf", "off_bufio_writer_n", "off_request_header")
+            // Under kernel lockdown: the header is inserted by the host's socket programs; the request is prepared
+            // when it is written and the writing thread armed when the buffered request goes to the connection.
+            .probe(FunctionProbe.builder("net/http.(*Request).write")
+                .entry("nethttp_arm_request")
+                .requires("off_request_header", "off_request_method")
+                .feature(FunctionProbe.SOCKET_PROPAGATION).failureMode(FailureMode.IGNORE).build())
+            .probe(FunctionProbe.builder("net/http.persistConnWriter.Write")
+                .entry("nethttp_arm_flush")
                 .feature(FunctionProbe.SOCKET_PROPAGATION).failureMode(FailureMode.IGNORE).build())
             .probe(FunctionProbe.builder("vendor/golang.org/x/net/http2/hpack.(*Encoder).WriteField")
                 .entry("nethttp_inject_h2_field")
