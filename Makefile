@@ -6,7 +6,7 @@ DIST := dist/target/goscope
 
 # The line with postgresql: database servers and Debian's GOPATH drivers of the data-layer e2e tests (issue 8).
 APT_PACKAGES := openjdk-17-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool golang-go \
-	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2 curl unzip \
+	libcapstone4 libcapstone-dev gcc binutils npm util-linux iproute2 curl unzip golang-google-grpc-dev \
 	python3-prometheus-client libcap2-bin openssl \
 	postgresql mariadb-server redis-server golang-github-lib-pq-dev golang-github-mattn-go-sqlite3-dev
 

@@ -110,8 +110,8 @@ class HelmInstalledAgentE2ETest {
       }
       assertEquals(List.of("example-exporter-jsonl-1.0.0.jar", "goscope-exporter-console.jar",
           "goscope-exporter-otlp.jar", "goscope-exporter-prometheus.jar", "goscope-probe-databasesql.jar",
-          "goscope-probe-nethttp.jar", "goscope-probe-pgx.jar", "goscope-probe-redis.jar"), jars,
-          "built-in and extra plugins, one dir");
+          "goscope-probe-grpc.jar", "goscope-probe-nethttp.jar", "goscope-probe-pgx.jar", "goscope-probe-redis.jar"),
+          jars, "built-in and extra plugins, one dir");
 
       Container agentContainer = rendered.agent();
       List<String> command = pod.commandLine(agentContainer);

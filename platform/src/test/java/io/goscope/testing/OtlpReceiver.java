@@ -274,6 +274,7 @@ public final class OtlpReceiver implements AutoCloseable {
    * @param parentSpanId lowercase hex, empty for a root span
    * @param traceState the W3C tracestate of the span's context, empty when none
    * @param flags the OTLP span flags (trace flags; bits 8 and 9: whether the parent is known remote, and is)
+   * @param scopeSchemaUrl the schema URL of the span's instrumentation scope, empty when none
    */
   public record ReceivedSpan(
       String name,
@@ -289,7 +290,8 @@ public final class OtlpReceiver implements AutoCloseable {
       String spanId,
       String parentSpanId,
       String traceState,
-      int flags) {
+      int flags,
+      String scopeSchemaUrl) {
     public ReceivedSpan {
       requireNonNull(name, "name");
     }
@@ -305,6 +307,7 @@ public final class OtlpReceiver implements AutoCloseable {
    *
    * @param temporality {@code CUMULATIVE}, {@code DELTA} or {@code UNSPECIFIED}
    * @param bucketCounts one more than {@code explicitBounds}
+   * @param scopeSchemaUrl the schema URL of the metric's instrumentation scope, empty when none
    */
   public record ReceivedHistogramPoint(
       String name,
@@ -318,7 +321,8 @@ public final class OtlpReceiver implements AutoCloseable {
       long count,
       double sum,
       List<Double> explicitBounds,
-      List<Long> bucketCounts) {
+      List<Long> bucketCounts,
+      String scopeSchemaUrl) {
     public ReceivedHistogramPoint {
       requireNonNull(name, "name");
     }

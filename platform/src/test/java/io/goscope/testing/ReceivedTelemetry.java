@@ -134,7 +134,8 @@ public final class ReceivedTelemetry {
               hex(s.getSpanId()),
               hex(s.getParentSpanId()),
               s.getTraceState(),
-              s.getFlags()));
+              s.getFlags(),
+              ss.getSchemaUrl()));
         }
       }
     }
@@ -156,7 +157,8 @@ public final class ReceivedTelemetry {
           for (HistogramDataPoint p : m.getHistogram().getDataPointsList()) {
             out.add(new ReceivedHistogramPoint(m.getName(), m.getUnit(), scope, temporality, resource,
                 attributes(p.getAttributesList()), p.getStartTimeUnixNano(), p.getTimeUnixNano(), p.getCount(),
-                p.getSum(), List.copyOf(p.getExplicitBoundsList()), List.copyOf(p.getBucketCountsList())));
+                p.getSum(), List.copyOf(p.getExplicitBoundsList()), List.copyOf(p.getBucketCountsList()),
+                sm.getSchemaUrl()));
           }
         }
       }

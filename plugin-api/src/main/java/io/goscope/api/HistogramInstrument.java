@@ -16,10 +16,11 @@ import java.util.List;
  * @param boundaries explicit bucket boundaries, finite and strictly increasing (at most
  *     {@value #MAX_BOUNDARIES}); {@code n} boundaries give {@code n + 1} buckets, each bucket's upper bound inclusive
  * @param scope instrumentation scope name, the same as the plugin's spans carry (e.g. {@code io.goscope.nethttp})
+ * @param schemaUrl schema URL of the semantic conventions the metric follows, carried by its scope; empty for none
  */
 @Unstable
 public record HistogramInstrument(
-    String name, String unit, String description, List<Double> boundaries, String scope) {
+    String name, String unit, String description, List<Double> boundaries, String scope, String schemaUrl) {
   /** Bound on the number of boundaries, so one instrument cannot make every series huge. */
   public static final int MAX_BOUNDARIES = 128;
 
@@ -33,6 +34,7 @@ public record HistogramInstrument(
     requireNonNull(unit, "unit");
     requireNonNull(description, "description");
     requireNonNull(scope, "scope");
+    requireNonNull(schemaUrl, "schemaUrl");
     boundaries = List.copyOf(requireNonNull(boundaries, "boundaries"));
     if (name.isEmpty()) {
       throw new IllegalArgumentException("histogram instrument name is empty");
@@ -49,5 +51,10 @@ public record HistogramInstrument(
       }
       previous = b;
     }
+  }
+
+  /** An instrument whose scope names no schema URL. */
+  public HistogramInstrument(String name, String unit, String description, List<Double> boundaries, String scope) {
+    this(name, unit, description, boundaries, scope, "");
   }
 }

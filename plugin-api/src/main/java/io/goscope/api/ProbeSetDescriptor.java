@@ -47,6 +47,7 @@ public final class ProbeSetDescriptor {
   private final List<StructField> fields;
   private final Map<String, Long> constants;
   private final List<VersionedConstant> versionedConstants;
+  private final List<String> librarySymbols;
 
   private ProbeSetDescriptor(Builder b) {
     this.id = requireNonNull(b.id, "id");
@@ -57,6 +58,7 @@ public final class ProbeSetDescriptor {
     this.fields = List.copyOf(b.fields);
     this.constants = Map.copyOf(b.constants);
     this.versionedConstants = List.copyOf(b.versionedConstants);
+    this.librarySymbols = List.copyOf(b.librarySymbols);
     if (probes.isEmpty()) {
       throw new IllegalArgumentException("probe set " + id + " declares no probes");
     }
@@ -121,6 +123,16 @@ public final class ProbeSetDescriptor {
     return "ProbeSet{" + id + ", probes=" + probes.size() + ", fields=" + fields.size() + "}";
   }
 
+  /**
+   * Functions of which a binary must link at least one for the set to apply at all (the instrumented library's
+   * entry points); empty (the default) when the set applies to every Go binary. A binary that links none of them
+   * does not use the library: the set is not applicable to it, which the host reports as such, without a warning
+   * or a failure.
+   */
+  public List<String> librarySymbols() {
+    return librarySymbols;
+  }
+
   /** Builder for {@link ProbeSetDescriptor}. */
   public static final class Builder {
     private final String id;
@@ -131,6 +143,7 @@ public final class ProbeSetDescriptor {
     private final List<StructField> fields = new ArrayList<>();
     private final Map<String, Long> constants = new TreeMap<>();
     private final List<VersionedConstant> versionedConstants = new ArrayList<>();
+    private final List<String> librarySymbols = new ArrayList<>();
 
     private Builder(String id) {
       this.id = requireNonNull(id, "id");
@@ -168,6 +181,14 @@ public final class ProbeSetDescriptor {
 
     public Builder versionedConstant(VersionedConstant constant) {
       versionedConstants.add(requireNonNull(constant, "constant"));
+      return this;
+    }
+
+    /** See {@link ProbeSetDescriptor#librarySymbols()}. */
+    public Builder library(String... symbols) {
+      for (String s : symbols) {
+        librarySymbols.add(requireNonNull(s, "symbol"));
+      }
       return this;
     }
 

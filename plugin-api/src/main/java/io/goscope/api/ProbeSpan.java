@@ -27,6 +27,7 @@ public final class ProbeSpan {
   private final boolean sampled;
   private final boolean parentRemote;
   private final String traceState;
+  private final String schemaUrl;
 
   private ProbeSpan(Builder b) {
     this.name = requireNonNull(b.name, "name");
@@ -43,6 +44,7 @@ public final class ProbeSpan {
     this.sampled = b.sampled;
     this.parentRemote = b.parentRemote && SpanId.isValid(parentSpanId);
     this.traceState = b.traceState;
+    this.schemaUrl = b.schemaUrl;
   }
 
   /**
@@ -121,6 +123,14 @@ public final class ProbeSpan {
     return traceState;
   }
 
+  /**
+   * The schema URL of the semantic conventions the span follows (e.g.
+   * {@code https://opentelemetry.io/schemas/1.44.0}), carried by its instrumentation scope; empty when none.
+   */
+  public String schemaUrl() {
+    return schemaUrl;
+  }
+
   @Override
   public String toString() {
     return "ProbeSpan{" + name + " " + kind + " " + traceId + "/" + spanId + "<-" + parentSpanId + " "
@@ -143,6 +153,7 @@ public final class ProbeSpan {
     private boolean sampled = true;
     private boolean parentRemote;
     private String traceState = "";
+    private String schemaUrl = "";
 
     private Builder(String name, String scope) {
       this.name = requireNonNull(name, "name");
@@ -201,6 +212,12 @@ public final class ProbeSpan {
     /** The W3C tracestate header value that came with a remote parent. */
     public Builder traceState(String traceState) {
       this.traceState = requireNonNull(traceState, "traceState");
+      return this;
+    }
+
+    /** The schema URL of the semantic conventions the span follows; empty (the default) for none. */
+    public Builder schemaUrl(String schemaUrl) {
+      this.schemaUrl = requireNonNull(schemaUrl, "schemaUrl");
       return this;
     }
 

@@ -44,7 +44,7 @@ class DistributionImageTest {
     assertEquals("-rwxr-xr-x", entries.get(top + "demo/goscope-demo-server"));
     assertTrue(entries.keySet().stream().anyMatch(e -> e.matches(top + "lib/goscope-platform-.*\\.jar")));
     assertTrue(entries.keySet().stream().anyMatch(e -> e.matches(top + "lib/jnr-ffi-.*\\.jar")));
-    for (String plugin : List.of("goscope-probe-nethttp.jar", "goscope-probe-databasesql.jar",
+    for (String plugin : List.of("goscope-probe-nethttp.jar", "goscope-probe-grpc.jar", "goscope-probe-databasesql.jar",
         "goscope-probe-pgx.jar", "goscope-probe-redis.jar", "goscope-exporter-otlp.jar",
         "goscope-exporter-console.jar", "goscope-exporter-prometheus.jar")) {
       assertTrue(entries.containsKey(top + "plugins/" + plugin), plugin);

@@ -311,7 +311,7 @@ public final class MetricPipeline implements AutoCloseable {
       process.cells.forEach((key, cell) ->
           byInstrument.computeIfAbsent(key.instrument(), i -> new ArrayList<>()).add(cell.snapshot(now)));
       byInstrument.forEach((instrument, points) -> out.add(ImmutableMetricData.createDoubleHistogram(
-          process.resource, scope(instrument.scope()), instrument.name(), instrument.description(),
+          process.resource, scope(instrument), instrument.name(), instrument.description(),
           instrument.unit(), ImmutableHistogramData.create(AggregationTemporality.CUMULATIVE, points))));
       if (retired) {
         // Atomic with sinkFor's revival: a process re-registered since the flag was read stays.
@@ -335,8 +335,10 @@ public final class MetricPipeline implements AutoCloseable {
     return out;
   }
 
-  private InstrumentationScopeInfo scope(String name) {
-    return scopes.computeIfAbsent(name, InstrumentationScopeInfo::create);
+  private InstrumentationScopeInfo scope(HistogramInstrument instrument) {
+    String key = instrument.schemaUrl().isEmpty() ? instrument.scope()
+        : instrument.scope() + " " + instrument.schemaUrl();
+    return scopes.computeIfAbsent(key, k -> TelemetryPipeline.scopeInfo(instrument.scope(), instrument.schemaUrl()));
   }
 
   private void record(ProcessSeries process, HistogramInstrument instrument, double value, Attributes attributes) {

@@ -581,7 +581,7 @@ public final class TelemetryPipeline implements AutoCloseable {
         clock.toEpochNanos(span.startKtimeNanos()),
         clock.toEpochNanos(span.endKtimeNanos()),
         span.attributes(),
-        scope(span.scope()),
+        scope(span.scope(), span.schemaUrl()),
         resource);
   }
 
@@ -606,15 +606,22 @@ public final class TelemetryPipeline implements AutoCloseable {
     return b.build();
   }
 
-  private InstrumentationScopeInfo scope(String name) {
-    InstrumentationScopeInfo info = scopes.get(name);
+  private InstrumentationScopeInfo scope(String name, String schemaUrl) {
+    String key = schemaUrl.isEmpty() ? name : name + " " + schemaUrl;
+    InstrumentationScopeInfo info = scopes.get(key);
     if (info == null) {
-      info = InstrumentationScopeInfo.create(name);
+      info = scopeInfo(name, schemaUrl);
       if (scopes.size() < MAX_SCOPES) {
-        scopes.put(name, info);
+        scopes.put(key, info);
       }
     }
     return info;
+  }
+
+  /** The scope {@code name}, with {@code schemaUrl} when it is not empty. */
+  static InstrumentationScopeInfo scopeInfo(String name, String schemaUrl) {
+    return schemaUrl.isEmpty() ? InstrumentationScopeInfo.create(name)
+        : InstrumentationScopeInfo.builder(name).setSchemaUrl(schemaUrl).build();
   }
 
   private record Entry(ProbeSpan span, Resource resource) {}

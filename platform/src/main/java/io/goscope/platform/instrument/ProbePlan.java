@@ -34,8 +34,8 @@ public record ProbePlan(
 
   /**
    * Whether the set applies to the binary at all: false when it does not attach only because the binary does not
-   * link the library it hooks (every probe optional and absent, or written for versions of a module the binary does
-   * not have). Such a set is not a failure worth a warning; {@code inspect} still shows why.
+   * link the library it hooks (none of {@link io.goscope.api.ProbeSetDescriptor#librarySymbols()}, every probe
+   * optional and absent, or written for versions of a module the binary does not have). Such a set is not a failure worth a warning; {@code inspect} still shows why.
    */
   public boolean applies() {
     return failure == null || !failure.startsWith(FunctionPlan.NOT_APPLICABLE);

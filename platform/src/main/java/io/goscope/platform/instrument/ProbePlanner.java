@@ -64,6 +64,12 @@ public final class ProbePlanner {
   public ProbePlan plan(GoBinary binary, ProbeSetDescriptor descriptor, List<OffsetTable> offsetTables) {
     requireNonNull(binary, "binary");
     requireNonNull(descriptor, "descriptor");
+    String absent = libraryAbsent(binary, descriptor);
+    if (absent != null) {
+      log.debug("probe set not applicable binary={} set={} reason={}", binary.path(), descriptor.id(), absent);
+      return new ProbePlan(descriptor.id(), List.of(), Map.of(), descriptor.probes().stream()
+          .map(p -> FunctionPlan.skipped(p, p.symbol(), absent, 0, -1, List.of())).toList(), absent);
+    }
     FieldResolver.BinaryView view = FieldResolver.BinaryView.of(binary);
     List<ResolvedField> fields = new ArrayList<>(fieldResolver.resolveAll(view, descriptor.fields(), offsetTables));
     List<OffsetTable> tables = new ArrayList<>(offsetTables);
@@ -129,6 +135,26 @@ public final class ProbePlanner {
       }
     }
     return new ProbePlan(descriptor.id(), fields, versioned, functions, failure);
+  }
+
+  /** Why the set does not apply to the binary (it links none of the set's library symbols), or null when it does. */
+  @Nullable
+  static String libraryAbsent(GoBinary binary, ProbeSetDescriptor descriptor) {
+    List<String> symbols = descriptor.librarySymbols();
+    if (symbols.isEmpty()) {
+      return null;
+    }
+    for (String s : symbols) {
+      try {
+        if (binary.function(s).isPresent()) {
+          return null;
+        }
+      } catch (RuntimeException e) {
+        return null; // unreadable symbols: let the probes say why
+      }
+    }
+    return FunctionPlan.NOT_APPLICABLE + "the binary does not link the library (none of " + String.join(", ", symbols)
+        + ")";
   }
 
   /** The value of a versioned constant for the binary's version of its module, or empty below its first step. */

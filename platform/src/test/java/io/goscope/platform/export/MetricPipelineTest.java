@@ -66,6 +66,25 @@ class MetricPipelineTest {
   }
 
   @Test
+  void anInstrumentsSchemaUrlGoesToItsScope() {
+    HistogramInstrument rpc = new HistogramInstrument("rpc.server.call.duration", "s", "", List.of(0.005, 1.0),
+        "io.goscope.grpc", "https://opentelemetry.io/schemas/1.44.0");
+    try (MetricPipeline p = pipeline(100)) {
+      TelemetrySink sink = p.sinkFor(APP_A, NO_SPANS);
+      sink.histogram(rpc, 0.001, Attributes.empty());
+      sink.histogram(DURATION, 0.001, Attributes.empty());
+      List<MetricData> metrics = flush(p);
+      MetricData grpc = metrics.stream().filter(m -> m.getName().equals("rpc.server.call.duration")).findFirst()
+          .orElseThrow();
+      assertEquals("https://opentelemetry.io/schemas/1.44.0", grpc.getInstrumentationScopeInfo().getSchemaUrl());
+      MetricData http = metrics.stream().filter(m -> m.getName().equals("http.server.request.duration")).findFirst()
+          .orElseThrow();
+      assertEquals(null, http.getInstrumentationScopeInfo().getSchemaUrl());
+      assertEquals("", DURATION.schemaUrl(), "the five-argument constructor names no schema URL");
+    }
+  }
+
+  @Test
   void bucketsCountSumMinMaxWithUpperInclusiveBounds() {
     try (MetricPipeline p = pipeline(100)) {
       TelemetrySink sink = p.sinkFor(APP_A, NO_SPANS);

@@ -80,6 +80,23 @@ class TelemetryPipelineTest {
   }
 
   @Test
+  void aSpansSchemaUrlGoesToItsScope() {
+    RecordingExporter exporter = new RecordingExporter();
+    TelemetryPipeline pipeline = TelemetryPipeline.builder().addExporter(exporter)
+        .clock(KernelClock.fixedOffset(OFFSET)).build();
+    TelemetrySink sink = pipeline.sinkFor(RESOURCE);
+    sink.span(ProbeSpan.builder("p.S/M", "io.goscope.grpc").schemaUrl("https://opentelemetry.io/schemas/1.44.0")
+        .timestamps(1_000, 2_000).build());
+    sink.span(span("none"));
+    assertTrue(pipeline.shutdown().join(10, TimeUnit.SECONDS).isSuccess());
+    List<SpanData> spans = exporter.spans();
+    assertEquals("io.goscope.grpc", spans.get(0).getInstrumentationScopeInfo().getName());
+    assertEquals("https://opentelemetry.io/schemas/1.44.0",
+        spans.get(0).getInstrumentationScopeInfo().getSchemaUrl());
+    assertEquals(null, spans.get(1).getInstrumentationScopeInfo().getSchemaUrl(), "none given, none set");
+  }
+
+  @Test
   void fullQueueDropsAndCountsWithoutBlockingTheProducer() throws Exception {
     RecordingExporter exporter = new RecordingExporter();
     exporter.gate = new CountDownLatch(1); // the exporter hangs until released

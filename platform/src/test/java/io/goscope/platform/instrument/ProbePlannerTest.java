@@ -39,6 +39,27 @@ class ProbePlannerTest {
   }
 
   @Test
+  void aSetWhoseLibraryIsNotLinkedInIsNotApplicable() {
+    ProbeSetDescriptor absent = base().library("google.golang.org/grpc.(*Server).handleStream", "main.noSuchFunction")
+        .probe(new FunctionProbe(SERVE, "e", "r", List.of("off_method"), FailureMode.WARN))
+        .build();
+    ProbeSetDescriptor present = base().library("main.noSuchFunction", SERVE)
+        .probe(new FunctionProbe(SERVE, "e", "r", List.of("off_method"), FailureMode.WARN))
+        .build();
+    try (GoBinary b = GoBinary.open(binary)) {
+      ProbePlan plan = planner.plan(b, absent, List.of());
+      assertFalse(plan.applies(), plan.failure());
+      assertEquals("not applicable: the binary does not link the library (none of "
+          + "google.golang.org/grpc.(*Server).handleStream, main.noSuchFunction)", plan.failure());
+      assertTrue(plan.functions().stream().allMatch(FunctionPlan::notApplicable));
+      assertEquals(0, plan.uprobeCount());
+      ProbePlan linked = planner.plan(b, present, List.of());
+      assertNull(linked.failure(), "one of the library's symbols is enough");
+      assertTrue(linked.functions().get(0).willAttach());
+    }
+  }
+
+  @Test
   void missingSymbolOrFieldSkipsOnlyThatProbe() {
     ProbeSetDescriptor d = base()
         .probe(new FunctionProbe(SERVE, "e", "r", List.of("off_method"), FailureMode.WARN))

@@ -1,0 +1,22 @@
+/* grpc-go 1.33 (Debian's golang-google-grpc-dev 1.33.3), Go 1.19 (from its type metadata). */
+#define GRPC_AT_off_stream_method 72
+#define GRPC_AT_off_server_stream_stream 0
+#define GRPC_AT_off_status_s 0
+#define GRPC_AT_off_error_s OFFSET_UNSET
+#define GRPC_AT_off_error_e 0
+#define GRPC_AT_off_spb_status_code 0
+#define GRPC_AT_off_spb_status_message 8
+#define GRPC_AT_off_h2s_remote_addr 72
+#define GRPC_AT_off_h2s_local_addr 88
+#define GRPC_AT_off_h2s_peer OFFSET_UNSET
+#define GRPC_AT_off_peer_addr 0
+#define GRPC_AT_off_peer_local_addr OFFSET_UNSET
+#define GRPC_AT_off_tcpaddr_ip 0
+#define GRPC_AT_off_tcpaddr_port 24
+#define GRPC_AT_off_meta_fields 8
+#define GRPC_AT_off_cc_target 24
+#define GRPC_AT_off_framer_w 120
+#define GRPC_AT_off_framer_wbuf 136
+#define GRPC_AT_off_bufwriter_buf 0
+#define GRPC_AT_off_bufwriter_buf_handle OFFSET_UNSET
+#define GRPC_AT_off_bufwriter_offset 24

@@ -1,0 +1,22 @@
+/* grpc-go v1.85.0, golang.org/x/net v0.60.0, Go 1.26 (from its DWARF). */
+#define GRPC_AT_off_stream_method 16
+#define GRPC_AT_off_server_stream_stream 0
+#define GRPC_AT_off_status_s 0
+#define GRPC_AT_off_error_s 0
+#define GRPC_AT_off_error_e OFFSET_UNSET
+#define GRPC_AT_off_spb_status_code 40
+#define GRPC_AT_off_spb_status_message 48
+#define GRPC_AT_off_h2s_remote_addr OFFSET_UNSET
+#define GRPC_AT_off_h2s_local_addr OFFSET_UNSET
+#define GRPC_AT_off_h2s_peer 56
+#define GRPC_AT_off_peer_addr 0
+#define GRPC_AT_off_peer_local_addr 16
+#define GRPC_AT_off_tcpaddr_ip 0
+#define GRPC_AT_off_tcpaddr_port 24
+#define GRPC_AT_off_meta_fields 8
+#define GRPC_AT_off_cc_target 24
+#define GRPC_AT_off_framer_w 120
+#define GRPC_AT_off_framer_wbuf 136
+#define GRPC_AT_off_bufwriter_buf OFFSET_UNSET
+#define GRPC_AT_off_bufwriter_buf_handle 8
+#define GRPC_AT_off_bufwriter_offset 16
