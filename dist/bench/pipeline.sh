@@ -24,5 +24,5 @@ rpid=$!
 trap 'kill $rpid 2>/dev/null || true' EXIT
 sleep 2
 # The agent's own JVM options (dist/src/main/dist/bin/goscope).
-taskset -c 1 java ${BENCH_JAVA_OPTS:--Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto} -Dgoscope.root="$root" \
+taskset -c 1 java ${BENCH_JAVA_OPTS:--Xms16m -Xmx256m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:TieredStopAtLevel=1 -Xshare:auto} -Dgoscope.root="$root" \
   -cp "$cp" io.goscope.bench.PipelineBenchmark "http://127.0.0.1:$port" "$secs" 0 "${rates[@]}"

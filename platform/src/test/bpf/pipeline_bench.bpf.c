@@ -2,12 +2,12 @@
 /*
  * Benchmark object for the host's pipeline (io.goscope.bench.PipelineBenchmark): writes synthetic records into the
  * shared ring buffer from BPF, as probes do, but without a traced process. One BPF_PROG_TEST_RUN of `fill` writes
- * `count` copies of the 400-byte template in its context (a net/http server record), each with a fresh span id,
+ * `count` copies of the 480-byte template in its context (a net/http server record), each with a fresh span id,
  * submitted without waking the consumer. Records that do not fit are counted in goscope_dropped.
  */
 #include "goscope.h"
 
-#define BENCH_RECORD_SIZE 400
+#define BENCH_RECORD_SIZE 480 /* sizeof(struct nethttp_server_event) */
 
 struct bench_ctx {
 	__u32 count;
@@ -31,7 +31,7 @@ static long write_one(__u32 index, void *data)
 	__u8 *r = bpf_ringbuf_reserve(&goscope_events, BENCH_RECORD_SIZE, 0);
 	if (!r) {
 		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&goscope_dropped, &zero);
+		__u64 *n = bpf_map_lookup_elem(&goscope_lost, &zero);
 		if (n)
 			*n += 1;
 		return 0;

@@ -49,7 +49,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class PipelineBenchmark {
   private static final int PID = 4242;
-  private static final int RECORD = 400;
+  private static final int RECORD = 480; // sizeof(struct nethttp_server_event)
 
   private PipelineBenchmark() {}
 
@@ -162,7 +162,7 @@ final class PipelineBenchmark {
       spans.forceFlush().join(10, TimeUnit.SECONDS);
       Thread.sleep(200);
       long received = count(receiver) - receivedBefore;
-      long ringDrops = o.map("goscope_dropped").sumPerCpuU64(0);
+      long ringDrops = o.map("goscope_lost").sumPerCpuU64(0);
       System.gc();
       long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
       long rss = rssBytes();
@@ -208,7 +208,7 @@ final class PipelineBenchmark {
     return Long.parseLong(r.body().strip());
   }
 
-  /** The fill program's context: u32 count, u32 pad, the 400-byte record. */
+  /** The fill program's context: u32 count, u32 pad, the record. */
   private static byte[] ctx(byte[] template, int count) {
     ByteBuffer b = ByteBuffer.allocate(8 + RECORD).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(0, count);
@@ -216,23 +216,24 @@ final class PipelineBenchmark {
     return b.array();
   }
 
-  /** A net/http server record (nethttp_event.h): GET /hello/bench answered 200 in 1 ms. */
+  /** A net/http server record (struct nethttp_server_event): GET /hello/{name} answered 200 in 1 ms, a root span. */
   private static byte[] template() {
     ByteBuffer b = ByteBuffer.allocate(RECORD).order(ByteOrder.LITTLE_ENDIAN);
     b.putShort(0, (short) 1).putShort(2, (short) 1).putInt(4, PID);
     long now = io.goscope.platform.sys.Clocks.create().monotonicNanos();
     b.putLong(8, now - 1_000_000).putLong(16, now);
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < 16; i++) { // struct gs_trace at 24: trace id, span id (the BPF filler varies it), parent 0
       b.put(24 + i, (byte) (0x11 * (i + 1)));
     }
-    b.putLong(48, 0);
-    b.putLong(56, 200);
-    put(b, 64, 112, "GET");
-    put(b, 72, 128, "/hello/bench");
-    put(b, 80, 256, "HTTP/1.1");
-    put(b, 88, 272, "127.0.0.1:8080");
-    put(b, 96, 336, "127.0.0.1:50000");
-    b.put(104, (byte) 0);
+    b.put(56, (byte) 1); // trace flags: sampled
+    b.putLong(64, 200);
+    put(b, 72, 128, "GET");
+    put(b, 80, 144, "/hello/bench");
+    put(b, 88, 272, "HTTP/1.1");
+    put(b, 96, 288, "127.0.0.1:8080");
+    put(b, 104, 352, "127.0.0.1:50000");
+    put(b, 112, 416, "/hello/{name}");
+    b.put(120, (byte) 0);
     return b.array();
   }
 

@@ -76,7 +76,7 @@ public final class Main {
   private static void usage(PrintStream s) {
     s.println("usage: goscope <command> [-v]");
     s.println("  agent                       run the node agent (GO_APPS, GOSCOPE_RULES_DIR, OTEL_* configure it)");
-    s.println("  demo                        build-free demo: trace the bundled Go server, print spans");
+    s.println("  demo                        trace two bundled Go services (front calls back), print trace trees");
     s.println("  inspect <path|pid> [--json] report what Goscope would attach in a Go binary, and why");
     s.println("  doctor [--json]             check this node: kernel, BPF, capabilities, mounts, OTLP endpoint");
     s.println("  -v                          more log output on standard error (repeatable)");

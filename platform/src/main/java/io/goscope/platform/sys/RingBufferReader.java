@@ -16,9 +16,12 @@ import org.slf4j.LoggerFactory;
  * BPF_RB_NO_WAKEUP are picked up by the next drain.
  *
  * <p>Layout (kernel/bpf/ringbuf.c): the consumer position page (read-write) at offset 0; the producer position page
- * and the data (read-only) from offset one page, the data mapped twice in a row so a record that wraps is
- * contiguous. Each record has an 8-byte header: u32 length with BUSY (bit 31) and DISCARD (bit 30) flags, then
- * u32 page offset; records are 8-byte aligned.
+ * and the data (read-only) from offset one page. The kernel lays the data out twice in a row so that a record that
+ * wraps is contiguous (libbpf maps both copies); this reader copies every record out anyway, so it maps the data
+ * once and copies a wrapping record in two pieces. Both copies would count twice in the agent's RSS (the kernel maps
+ * every page at mmap time): 16 MB for the default 8 MB ring instead of 8. Each record has an 8-byte header: u32
+ * length with BUSY (bit 31) and DISCARD (bit 30) flags, then u32 page offset; records are 8-byte aligned, so a
+ * header never wraps.
  */
 public final class RingBufferReader implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RingBufferReader.class);
@@ -56,6 +59,7 @@ public final class RingBufferReader implements AutoCloseable {
   private long consumerPos;
   private long recordsRead;
   private long handlerErrors;
+  private long recordsWrapped;
   private boolean closed;
 
   /** Maps the ring buffer; the map must stay open while this reader is used. */
@@ -76,7 +80,7 @@ public final class RingBufferReader implements AutoCloseable {
     if (cons == Libc.MAP_FAILED) {
       throw new BpfException("mmap ring buffer consumer page", name, Libc.lastErrno());
     }
-    long prodLen = pageSize + 2L * size;
+    long prodLen = pageSize + (long) size;
     long prod = Libc.mmap(prodLen, Libc.PROT_READ, Libc.MAP_SHARED, fd, pageSize);
     if (prod == Libc.MAP_FAILED) {
       int errno = Libc.lastErrno();
@@ -91,7 +95,7 @@ public final class RingBufferReader implements AutoCloseable {
     this.producerPage = io.newDirectByteBuffer(prod, pageSize).order(ByteOrder.nativeOrder());
     // Read-only view: the pages are mapped PROT_READ, a write through the buffer would crash the JVM.
     this.data =
-        io.newDirectByteBuffer(prod + pageSize, 2 * size).order(ByteOrder.nativeOrder()).asReadOnlyBuffer()
+        io.newDirectByteBuffer(prod + pageSize, size).order(ByteOrder.nativeOrder()).asReadOnlyBuffer()
             .order(ByteOrder.nativeOrder());
     this.scratch = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
     this.consumerPos = (long) LONG.getAcquire(consumerPage, 0);
@@ -144,7 +148,13 @@ public final class RingBufferReader implements AutoCloseable {
       s = scratch = ByteBuffer.allocate(Integer.highestOneBit(len) << 1).order(ByteOrder.LITTLE_ENDIAN);
     }
     s.clear();
-    s.put(0, data, offset, len);
+    int start = (int) (offset & mask); // the header may end exactly at the end of the data
+    int first = (int) Math.min(len, mask + 1 - start);
+    s.put(0, data, start, first);
+    if (first < len) { // the record wraps: its tail is at the start of the data
+      s.put(first, data, 0, len - first);
+      recordsWrapped++;
+    }
     s.limit(len);
     try {
       handler.onRecord(s);
@@ -161,6 +171,11 @@ public final class RingBufferReader implements AutoCloseable {
   /** Records handed to handlers so far. */
   public synchronized long recordsRead() {
     return recordsRead;
+  }
+
+  /** Records that wrapped around the end of the ring and were copied in two pieces. */
+  synchronized long recordsWrapped() {
+    return recordsWrapped;
   }
 
   /** Handler calls that threw. */
