@@ -51,6 +51,7 @@ class PropagationE2ETest {
   static GoServer front;
   static GoServer frontH2;
   static GoServer otelFront;
+  static GoServer sampledFront;
   static Path frontBinary;
   static String support;
   static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -70,12 +71,16 @@ class PropagationE2ETest {
     // One binary per role, so that rules select them by executable name.
     frontBinary = Files.copy(tracedemo, work.resolve("prop-front"), StandardCopyOption.REPLACE_EXISTING);
     Path backBinary = Files.copy(tracedemo, work.resolve("prop-back"), StandardCopyOption.REPLACE_EXISTING);
+    Path sampledBinary = Files.copy(tracedemo, work.resolve("prop-sampled"), StandardCopyOption.REPLACE_EXISTING);
     Path rules = Files.createDirectories(work.resolve("rules"));
     Files.writeString(rules.resolve("propagation.yaml"), """
         rules:
           - name: front
             match: {executable: prop-front}
             options: {serviceName: prop-front, propagation: true}
+          - name: sampled-front
+            match: {executable: prop-sampled}
+            options: {serviceName: prop-sampled, propagation: true, sampling: 0.5}
           - name: otel-front
             match: {executable: prop-otelfront}
             options: {serviceName: prop-otelfront, propagation: true}
@@ -102,14 +107,17 @@ class PropagationE2ETest {
     frontH2 = GoServer.start(frontBinary, List.of(), List.of("-role", "front", "-back",
         "https://127.0.0.1:" + backTls.port(), "-back-cert", cert.toString()));
     otelFront = GoServer.start(otel, List.of(), List.of("-back", "http://127.0.0.1:" + back.port()));
-    for (GoServer s : List.of(back, backTls, front, frontH2, otelFront)) {
+    sampledFront = GoServer.start(sampledBinary, List.of(), List.of("-role", "front", "-back",
+        "http://127.0.0.1:" + back.port()));
+    for (GoServer s : List.of(back, backTls, front, frontH2, otelFront, sampledFront)) {
       agent.awaitLine(l -> l.contains("process instrumented pid=" + s.launcherPid()), Duration.ofSeconds(60));
     }
   }
 
   @AfterAll
   static void stop() throws Exception {
-    for (AutoCloseable c : new AutoCloseable[] {front, frontH2, otelFront, back, backTls, agent, receiver}) {
+    for (AutoCloseable c : new AutoCloseable[] {front, frontH2, otelFront, sampledFront, back, backTls, agent,
+        receiver}) {
       if (c != null) {
         c.close();
       }
@@ -200,6 +208,72 @@ class PropagationE2ETest {
     }
     assertEquals(CONCURRENT, byTrace.size(), "one trace per request");
     byTrace.forEach((id, spans) -> assertEquals(7, spans.size(), "trace " + id + ": " + spans));
+  }
+
+  /**
+   * Sampling by rule, parent-based across processes: the front keeps about half of its traces ({@code sampling:
+   * 0.5}); a trace is kept whole or dropped whole, in the front and in the back service (whose rule keeps every
+   * trace it starts, but follows the sampled flag of the {@code traceparent} it receives), and every span not kept
+   * is counted as sampled out.
+   */
+  @Test
+  void aSampledOutTraceIsDroppedWholeInEveryProcessAndCounted() throws Exception {
+    int requests = 100;
+    long sampledOutBefore = sampledOut();
+    ExecutorService pool = Executors.newFixedThreadPool(10);
+    List<Future<HttpResponse<String>>> results = new ArrayList<>();
+    for (int i = 0; i < requests; i++) {
+      String path = "/fanout/s-" + i;
+      results.add(pool.submit(() -> get(sampledFront, path)));
+    }
+    for (Future<HttpResponse<String>> f : results) {
+      assertEquals(200, f.get().statusCode(), f.get().body());
+    }
+    pool.shutdown();
+    // How many traces were kept is not known in advance: wait until the spans and the counter stop moving.
+    long expectedAll = 7L * requests;
+    List<ReceivedSpan> spans = List.of();
+    long dropped = 0;
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    long stableSince = System.nanoTime();
+    while (System.nanoTime() < deadline) {
+      List<ReceivedSpan> now = receiver.spans().stream().filter(s -> pathOf(s).contains("/fanout/s-")).toList();
+      long droppedNow = sampledOut() - sampledOutBefore;
+      if (now.size() != spans.size() || droppedNow != dropped) {
+        spans = now;
+        dropped = droppedNow;
+        stableSince = System.nanoTime();
+      } else if (spans.size() + dropped == expectedAll && System.nanoTime() - stableSince > 1_500_000_000L) {
+        break;
+      }
+      Thread.sleep(200);
+    }
+    Map<String, List<ReceivedSpan>> byTrace = spans.stream().collect(Collectors.groupingBy(ReceivedSpan::traceId));
+    Map<String, ReceivedSpan> clientById = spans.stream().filter(s -> s.kind().equals("CLIENT"))
+        .collect(Collectors.toMap(ReceivedSpan::spanId, c -> c));
+    byTrace.forEach((id, t) -> {
+      assertEquals(7, t.size(), "trace " + id + " kept whole: " + t);
+      assertEquals(4, t.stream().filter(s -> "prop-sampled".equals(service(s))).count(), "front spans " + t);
+      for (ReceivedSpan b : t.stream().filter(s -> "prop-back".equals(service(s))).toList()) {
+        assertTrue(clientById.containsKey(b.parentSpanId()), "the back's span follows the front's: " + b);
+      }
+    });
+    int kept = byTrace.size();
+    assertTrue(kept > 20 && kept < 80, "about half of " + requests + " traces kept: " + kept);
+    assertEquals(7L * (requests - kept), dropped,
+        "every span of a dropped trace, in the front and the back, counted as sampled out");
+  }
+
+  /** The agent's sampled-out counter from its last stats line (logged every second here). */
+  private static long sampledOut() {
+    List<String> lines = agent.linesContaining(" sampledOut=");
+    if (lines.isEmpty()) {
+      return 0;
+    }
+    String last = lines.get(lines.size() - 1);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile(" sampledOut=(\\d+)").matcher(last);
+    assertTrue(m.find(), last);
+    return Long.parseLong(m.group(1));
   }
 
   /**
