@@ -120,6 +120,37 @@ static __always_inline const struct gs_process *gs_process_get(struct pt_regs *c
 	return p && !(p->flags & GS_PROCESS_DECLINED) && (p->sources & mine) ? p : NULL;
 }
 
+/*
+ * Returns that found no call in flight, per source id, in processes the rules selected: calls already running when
+ * the process was selected or its binary attached, or (the loss this exists for) calls whose in-flight entry was
+ * evicted from a full LRU map because more calls were in flight at once than it holds. Owned by the host like
+ * goscope_lost; read by the host as goscope_calls_unmatched_total.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GS_MAX_SOURCES);
+	__type(key, __u32);
+	__type(value, __u64);
+} goscope_unmatched SEC(".maps");
+
+/*
+ * Counts a return whose call has no in-flight entry. Call it from a return probe whose entry probe records every call
+ * of a selected process; a process the rules did not select (its probes fire too when its binary is attached for all
+ * its processes) is not counted.
+ */
+static __always_inline void gs_count_unmatched(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 mine = goscope_source < 64 ? 1ULL << goscope_source : 0;
+	const struct gs_process *p = bpf_map_lookup_elem(&goscope_processes, &tgid);
+	if (!p || (p->flags & GS_PROCESS_DECLINED) || !(p->sources & mine))
+		return;
+	__u32 source = goscope_source;
+	__u64 *n = bpf_map_lookup_elem(&goscope_unmatched, &source);
+	if (n)
+		*n += 1;
+}
+
 /* The goroutine the probe runs on (the g in GO_G, its goid read at goscope_off_g_goid); goid 0 if unreadable. */
 static __always_inline struct gs_goroutine gs_current_goroutine(struct pt_regs *ctx)
 {

@@ -8,6 +8,7 @@
 //	/missing         404
 //	/fail            500
 //	/slow            sleeps 20 ms, then 200
+//	/sleep/<ms>      sleeps that many milliseconds (at most 60 s), then 200
 //	/inventory       200
 //	/price           sleeps 5 ms, then 200
 //	/recommendations 500 (a failing dependency)
@@ -35,6 +36,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,6 +53,13 @@ func route(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(20 * time.Millisecond)
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprintln(w, "slow")
+	case strings.HasPrefix(p, "/sleep/"):
+		ms, _ := strconv.Atoi(strings.TrimPrefix(p, "/sleep/"))
+		if ms > 60000 {
+			ms = 60000
+		}
+		time.Sleep(time.Duration(ms) * time.Millisecond) // Go 1.19 builds this too: no min/max builtins
+		fmt.Fprintln(w, "slept")
 	case strings.HasPrefix(p, "/inventory"):
 		fmt.Fprintln(w, "in stock")
 	case strings.HasPrefix(p, "/price"):

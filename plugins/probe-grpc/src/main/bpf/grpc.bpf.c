@@ -295,8 +295,10 @@ int grpc_server_return(struct pt_regs *ctx)
 {
 	struct call_key k = call_key_of(ctx);
 	struct server_call *c = bpf_map_lookup_elem(&grpc_server_calls, &k);
-	if (!c)
+	if (!c) {
+		gs_count_unmatched();
 		return 0;
+	}
 	__u64 end_ns = bpf_ktime_get_ns();
 	gs_span_end(&c->span);
 	struct grpc_server_event *e = gs_reserve(sizeof(*e), GRPC_RECORD_SERVER);

@@ -231,8 +231,10 @@ int nethttp_server_return(struct pt_regs *ctx)
 {
 	struct call_key k = call_key_of(ctx);
 	struct server_call *c = bpf_map_lookup_elem(&nethttp_server_calls, &k);
-	if (!c)
+	if (!c) {
+		gs_count_unmatched();
 		return 0;
+	}
 	__u64 end_ns = bpf_ktime_get_ns();
 	gs_span_end(&c->span);
 	struct nethttp_server_event *e = gs_reserve(sizeof(*e), NETHTTP_RECORD_SERVER);
@@ -625,8 +627,10 @@ int nethttp_client_return(struct pt_regs *ctx)
 {
 	struct call_key k = call_key_of(ctx);
 	struct client_call *c = bpf_map_lookup_elem(&nethttp_client_calls, &k);
-	if (!c)
+	if (!c) {
+		gs_count_unmatched();
 		return 0;
+	}
 	__u64 end_ns = bpf_ktime_get_ns();
 	__u64 resp = GO_ARG1(ctx);
 	__u64 err_itab = GO_ARG2(ctx);

@@ -456,9 +456,19 @@ class ChartRenderTest {
     assertEquals(Set.of("GoscopeAgentPodsNotReady", "GoscopeTelemetryLoss", "GoscopeExportFailing",
         "GoscopeNoProcessInstrumented"), byName.keySet());
     String job = "job=\"goscope-metrics\", namespace=\"observability\"";
-    assertTrue(expr(byName, "GoscopeTelemetryLoss").contains("{__name__=~\"goscope_.+_(dropped|lost)_total\", "
-        + job + "}"), expr(byName, "GoscopeTelemetryLoss"));
-    assertTrue(expr(byName, "GoscopeExportFailing").contains("goscope_export_failures_total{" + job + "}"));
+    String lossRegex = "goscope_(.+_dropped|.+_lost|ringbuf_reserve_failures|calls_unmatched)_total";
+    assertTrue(expr(byName, "GoscopeTelemetryLoss").contains("{__name__=~\"" + lossRegex + "\", " + job + "}"),
+        expr(byName, "GoscopeTelemetryLoss"));
+    assertTrue(expr(byName, "GoscopeExportFailing").contains("goscope_spans_export_failed_total{" + job + "}"));
+    // The alerts watch counters the agent really serves: every loss counter it has, and nothing else.
+    java.util.regex.Pattern loss = java.util.regex.Pattern.compile(lossRegex);
+    Set<String> served = agentMetricNames();
+    Set<String> lossCounters = served.stream().filter(n -> loss.matcher(n + "_total").matches())
+        .collect(Collectors.toSet());
+    assertEquals(Set.of("goscope_ringbuf_reserve_failures", "goscope_calls_unmatched", "goscope_records_lost",
+        "goscope_spans_dropped", "goscope_measurements_dropped"), lossCounters);
+    assertTrue(served.contains("goscope_spans_export_failed"), served.toString());
+    assertTrue(served.contains("goscope_processes_instrumented"), served.toString());
     assertTrue(expr(byName, "GoscopeNoProcessInstrumented").contains("goscope_processes_instrumented{" + job + "}"));
     assertEquals("45m", byName.get("GoscopeNoProcessInstrumented").get("for"));
     assertTrue(expr(byName, "GoscopeAgentPodsNotReady").contains("daemonset=\"goscope\""));
@@ -466,6 +476,24 @@ class ChartRenderTest {
       assertNotNull(map(alert.get("labels")).get("severity"), alert.toString());
       assertNotNull(map(alert.get("annotations")).get("description"), alert.toString());
     }
+  }
+
+  /** The names of the agent's self-metrics (the constants of SelfMetrics). */
+  private static Set<String> agentMetricNames() {
+    Set<String> names = new java.util.TreeSet<>();
+    for (java.lang.reflect.Field f : io.goscope.platform.admin.SelfMetrics.class.getFields()) {
+      if (f.getType() == String.class && java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
+        try {
+          String v = (String) f.get(null);
+          if (v.startsWith("goscope_")) {
+            names.add(v);
+          }
+        } catch (IllegalAccessException e) {
+          throw new AssertionError(e);
+        }
+      }
+    }
+    return names;
   }
 
   private static String expr(Map<String, Map<String, Object>> alerts, String name) {

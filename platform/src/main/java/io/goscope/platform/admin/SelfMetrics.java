@@ -42,6 +42,12 @@ public final class SelfMetrics {
   public static final String RINGBUF_RECORDS_READ = "goscope_ringbuf_records_read";
   /** Records lost on the host side, by reason: malformed, unknown_process (already gone), unknown_source. */
   public static final String RECORDS_LOST = "goscope_records_lost";
+  /**
+   * Returns of probed calls that found no call in flight, by probe set: calls already running when the process was
+   * selected, or in-flight entries evicted because more calls were in flight at once than the probe set's map holds
+   * (rising in steady state: spans lost).
+   */
+  public static final String CALLS_UNMATCHED = "goscope_calls_unmatched";
   /** Spans dropped before export, by reason: queue_full, shutdown. */
   public static final String SPANS_DROPPED = "goscope_spans_dropped";
   /** Spans not kept by sampling (not a loss). */

@@ -685,11 +685,13 @@ public final class Agent implements AutoCloseable {
     } catch (RuntimeException e) {
       log.debug("loss counters unreadable reason={}", e.toString());
     }
+    Map<String, Long> unmatched = unmatchedReturns();
     log.info("stats instrumented={} binaries={} bpfObjects={} records={} ringBufferDrops={} ringBufferDropsBySource={} "
-            + "unknownProcess={} malformed={} heldDropped={} spansExported={} spansDropped={} spansFailed={} "
-            + "sampledOut={} measurementsDropped={} attachFailures={} reattachments={} attachesAvoided={}",
+            + "unmatchedReturns={} unknownProcess={} malformed={} heldDropped={} spansExported={} spansDropped={} "
+            + "spansFailed={} sampledOut={} measurementsDropped={} attachFailures={} reattachments={} "
+            + "attachesAvoided={}",
         lifecycle.instrumentedCount(), lifecycle.binaryCount(), probeObjects.loadedCount(), dispatcher.dispatched(),
-        ringDrops, bySource, dispatcher.unknownProcess(), dispatcher.malformed(), dispatcher.heldDropped(),
+        ringDrops, bySource, unmatched, dispatcher.unknownProcess(), dispatcher.malformed(), dispatcher.heldDropped(),
         pipeline.exportedSpans(), pipeline.droppedSpans(), pipeline.failedSpans(), sampledOut.sum(),
         metrics.droppedMeasurements(), lifecycle.attachFailures(), lifecycle.reattachments(),
         lifecycle.attachesAvoided());
@@ -773,6 +775,9 @@ public final class Agent implements AutoCloseable {
         hostMaps::lostRecords);
     m.counterFamily(SelfMetrics.RECORDS_LOST, "Records lost in the agent, by reason.", List.of("reason"),
         () -> keyed(dispatcher.lostByReason()));
+    m.counterFamily(SelfMetrics.CALLS_UNMATCHED, "Returns of probed calls with no call in flight, by probe set: calls "
+            + "running when the process was selected, or entries evicted from a full in-flight map (spans lost).",
+        List.of("probe_set"), () -> keyed(unmatchedReturns()));
     m.counterFamily(SelfMetrics.SPANS_DROPPED, "Spans dropped before export, by reason.", List.of("reason"),
         () -> keyed(pipeline.droppedSpansByReason()));
     m.counter(SelfMetrics.SPANS_SAMPLED_OUT, "Spans not kept by sampling (not a loss).", sampledOut::sum);
@@ -813,6 +818,22 @@ public final class Agent implements AutoCloseable {
           out.put(List.of("split"), st.split());
           return out;
         });
+  }
+
+  /** Returns without a call in flight, by probe set id (only sets with some). */
+  private Map<String, Long> unmatchedReturns() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    try {
+      for (ProbeSetRuntime r : runtimes) {
+        long n = hostMaps.unmatchedReturns(r.sourceId());
+        if (n > 0) {
+          out.put(r.id(), n);
+        }
+      }
+    } catch (RuntimeException e) {
+      log.debug("unmatched-return counters unreadable reason={}", e.toString());
+    }
+    return out;
   }
 
   private static Map<List<String>, Long> keyed(Map<String, Long> m) {

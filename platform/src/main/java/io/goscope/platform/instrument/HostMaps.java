@@ -28,6 +28,7 @@ public final class HostMaps implements AutoCloseable {
   private static final String OBJECT = "bpf/host_maps.bpf.o";
 
   public static final String LOST = "goscope_lost";
+  public static final String UNMATCHED = "goscope_unmatched";
   public static final String PROCESSES = "goscope_processes";
   public static final String BINARIES = "goscope_binaries";
   public static final String GOROUTINES = "goscope_goroutines";
@@ -219,6 +220,16 @@ public final class HostMaps implements AutoCloseable {
       sum += lost.sumPerCpuU64(source);
     }
     return sum;
+  }
+
+  /**
+   * Returns that found no call in flight for probe set {@code source} (goscope_context.h, gs_count_unmatched): calls
+   * already running when their process was selected, or in-flight entries evicted from a full map. 0 when the host
+   * maps predate the counter.
+   */
+  public long unmatchedReturns(int source) {
+    BpfMap m = maps.get(UNMATCHED);
+    return m == null || source < 0 || source >= m.maxEntries() ? 0 : m.sumPerCpuU64(source);
   }
 
   /** The kernel memory the host maps take ({@code memlock} of each), in bytes. */
