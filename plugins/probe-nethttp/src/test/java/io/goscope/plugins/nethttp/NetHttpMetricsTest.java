@@ -105,4 +105,21 @@ class NetHttpMetricsTest {
     Measurement m = decode(new EventFixture().times(9_000, 5_000));
     assertEquals(0.0, m.value());
   }
+
+  /** Metric attributes are cached by value: the same values give the same attributes, other values never. */
+  @Test
+  void cachedAttributesFollowTheValuesAndStayBounded() {
+    Attributes first = decode(new EventFixture().status(200)).attributes();
+    assertSame(first, decode(new EventFixture().status(200)).attributes(), "second request, same values");
+    Attributes other = decode(new EventFixture().status(500)).attributes();
+    assertEquals(500L, other.get(HTTP_RESPONSE_STATUS_CODE));
+    assertEquals("500", other.get(ERROR_TYPE));
+    assertEquals(200L, first.get(HTTP_RESPONSE_STATUS_CODE));
+    for (int status = 100; status < 100 + 2 * NetHttpMetrics.CACHE_MAX; status++) {
+      Attributes a = NetHttpMetrics.serverDurationAttributes(Attributes.builder()
+          .put(HTTP_REQUEST_METHOD, "GET").put(HTTP_RESPONSE_STATUS_CODE, (long) status).build());
+      assertEquals((long) status, a.get(HTTP_RESPONSE_STATUS_CODE));
+    }
+    assertEquals(first, decode(new EventFixture().status(200)).attributes(), "rebuilt after the cache was cleared");
+  }
 }
