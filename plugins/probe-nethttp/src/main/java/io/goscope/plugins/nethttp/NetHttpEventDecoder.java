@@ -2,6 +2,7 @@ package io.goscope.plugins.nethttp;
 
 import io.goscope.api.ProbeSpan;
 import io.goscope.api.RecordDecoder;
+import io.goscope.api.RecordAttributes;
 import io.goscope.api.RecordFormatException;
 import io.goscope.api.RecordHeader;
 import io.goscope.api.TelemetrySink;
@@ -123,7 +124,7 @@ public final class NetHttpEventDecoder implements RecordDecoder {
   // ---- server -------------------------------------------------------------------------------------------------
 
   private void decodeServer(ByteBuffer r, RecordHeader header, TelemetrySink sink) {
-    AttributesBuilder attrs = Attributes.builder();
+    AttributesBuilder attrs = RecordAttributes.builder();
     String method = string(r, Server.METHOD, Server.METHOD_LEN, Server.METHOD_CAP);
     String methodName = method(method, attrs);
 
@@ -206,7 +207,7 @@ public final class NetHttpEventDecoder implements RecordDecoder {
   // ---- client -------------------------------------------------------------------------------------------------
 
   private static void decodeClient(ByteBuffer r, TelemetrySink sink) {
-    AttributesBuilder attrs = Attributes.builder();
+    AttributesBuilder attrs = RecordAttributes.builder();
     String method = string(r, Client.METHOD, Client.METHOD_LEN, Client.METHOD_CAP);
     String name = method(method, attrs);
     String scheme = string(r, Client.SCHEME, Client.SCHEME_LEN, Client.SCHEME_CAP);

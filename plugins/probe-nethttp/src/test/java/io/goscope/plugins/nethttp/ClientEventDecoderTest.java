@@ -106,7 +106,7 @@ class ClientEventDecoderTest {
         .put(URL_FULL, "http://back:8081/items")
         .put(HTTP_RESPONSE_STATUS_CODE, 200L)
         .put(NETWORK_PROTOCOL_VERSION, "1.1")
-        .build(), s.attributes());
+        .build().asMap(), s.attributes().asMap());
     assertEquals(1, measured.size());
     assertNull(measured.get(0).get(URL_FULL), "url.full is span-only");
     assertEquals("back", measured.get(0).get(SERVER_ADDRESS));

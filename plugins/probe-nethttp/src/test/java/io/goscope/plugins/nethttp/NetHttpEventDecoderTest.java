@@ -60,8 +60,9 @@ class NetHttpEventDecoderTest {
             .put(NETWORK_PROTOCOL_VERSION, "1.1")
             .put(CLIENT_ADDRESS, "127.0.0.1")
             .put(CLIENT_PORT, 54321L)
-            .build(),
-        s.attributes());
+            .build()
+            .asMap(),
+        s.attributes().asMap());
   }
 
   @Test
