@@ -4,6 +4,7 @@ import static io.goscope.plugins.databasesql.DatabaseSqlEventLayout.*;
 
 import io.goscope.api.HistogramInstrument;
 import io.goscope.api.ProbeSpan;
+import io.goscope.api.RecordAttributes;
 import io.goscope.api.RecordDecoder;
 import io.goscope.api.RecordFormatException;
 import io.goscope.api.RecordHeader;
@@ -87,7 +88,7 @@ public final class DatabaseSqlEventDecoder implements RecordDecoder {
       text = new String(bytes, StandardCharsets.UTF_8);
     }
 
-    AttributesBuilder attrs = Attributes.builder().put(DB_SYSTEM_NAME, system);
+    AttributesBuilder attrs = RecordAttributes.builder().put(DB_SYSTEM_NAME, system);
     String operation;
     String collection = null;
     switch (op) {

@@ -1,6 +1,7 @@
 package io.goscope.plugins.grpc;
 
 import io.goscope.api.ProbeSpan;
+import io.goscope.api.RecordAttributes;
 import io.goscope.api.RecordDecoder;
 import io.goscope.api.RecordFormatException;
 import io.goscope.api.RecordHeader;
@@ -126,7 +127,7 @@ public final class GrpcEventDecoder implements RecordDecoder {
   // ---- server -------------------------------------------------------------------------------------------------
 
   private void decodeServer(ByteBuffer r, RecordHeader header, TelemetrySink sink) {
-    AttributesBuilder attrs = Attributes.builder().put(RPC_SYSTEM_NAME, SYSTEM);
+    AttributesBuilder attrs = RecordAttributes.builder().put(RPC_SYSTEM_NAME, SYSTEM);
     long raw = r.getLong(Server.STATUS);
     String code = raw >= 0 && raw < CODES.size() ? CODES.get((int) raw) : null;
     String method = method(string(r, Server.METHOD, Server.METHOD_LEN, Server.METHOD_CAP), raw, attrs);
@@ -235,7 +236,7 @@ public final class GrpcEventDecoder implements RecordDecoder {
   // ---- client -------------------------------------------------------------------------------------------------
 
   private static void decodeClient(ByteBuffer r, TelemetrySink sink) {
-    AttributesBuilder attrs = Attributes.builder().put(RPC_SYSTEM_NAME, SYSTEM);
+    AttributesBuilder attrs = RecordAttributes.builder().put(RPC_SYSTEM_NAME, SYSTEM);
     int code = clientCode(r, sink);
     String method = method(string(r, Client.METHOD, Client.METHOD_LEN, Client.METHOD_CAP), code, attrs);
     String name = CODES.get(code);

@@ -156,7 +156,7 @@ class GrpcEventDecoderTest {
         .put("network.transport", "tcp")
         .put("network.protocol.name", "http")
         .put("network.protocol.version", "2")
-        .build(), s.attributes());
+        .build().asMap(), s.attributes().asMap());
     assertEquals("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", s.traceId());
     assertEquals(2_000_000L, s.endKtimeNanos() - s.startKtimeNanos());
     assertEquals(1, r.points.size());
@@ -269,7 +269,7 @@ class GrpcEventDecoderTest {
         .put("rpc.response.status_code", "OK")
         .put("server.address", "127.0.0.1")
         .put("server.port", 50051L)
-        .build(), s.attributes());
+        .build().asMap(), s.attributes().asMap());
     assertEquals(GrpcMetrics.CLIENT_DURATION, r.points.get(0)[0]);
     assertEquals(s.attributes(), r.points.get(0)[2]);
   }

@@ -4,6 +4,7 @@ import static io.goscope.plugins.pgx.PgxEventLayout.*;
 
 import io.goscope.api.HistogramInstrument;
 import io.goscope.api.ProbeSpan;
+import io.goscope.api.RecordAttributes;
 import io.goscope.api.RecordDecoder;
 import io.goscope.api.RecordFormatException;
 import io.goscope.api.RecordHeader;
@@ -74,7 +75,7 @@ public final class PgxEventDecoder implements RecordDecoder {
     ByteBuffer r = record.slice(record.position(), size).order(ByteOrder.LITTLE_ENDIAN);
     TracedProcess process = sink.process();
     QueryTextMode mode = QueryTextMode.of(process);
-    AttributesBuilder attrs = Attributes.builder().put(DB_SYSTEM_NAME, SYSTEM);
+    AttributesBuilder attrs = RecordAttributes.builder().put(DB_SYSTEM_NAME, SYSTEM);
     String database = string(r, DATABASE, r.getLong(DATABASE_LEN), DATABASE_CAP);
     if (database != null && !database.isEmpty()) {
       attrs.put(DB_NAMESPACE, database);

@@ -4,6 +4,7 @@ import static io.goscope.plugins.redis.RedisEventLayout.*;
 
 import io.goscope.api.HistogramInstrument;
 import io.goscope.api.ProbeSpan;
+import io.goscope.api.RecordAttributes;
 import io.goscope.api.RecordDecoder;
 import io.goscope.api.RecordFormatException;
 import io.goscope.api.RecordHeader;
@@ -65,7 +66,7 @@ public final class RedisEventDecoder implements RecordDecoder {
           + record.remaining() + " bytes, needs " + SIZE);
     }
     ByteBuffer r = record.slice(record.position(), SIZE).order(ByteOrder.LITTLE_ENDIAN);
-    AttributesBuilder attrs = Attributes.builder().put(DB_SYSTEM_NAME, SYSTEM);
+    AttributesBuilder attrs = RecordAttributes.builder().put(DB_SYSTEM_NAME, SYSTEM);
     long db = r.getLong(DB);
     if (db >= 0) {
       attrs.put(DB_NAMESPACE, Long.toString(db));
