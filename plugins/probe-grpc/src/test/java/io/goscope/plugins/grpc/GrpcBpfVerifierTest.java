@@ -1,19 +1,12 @@
 package io.goscope.plugins.grpc;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import io.goscope.api.testing.BpfVerifier;
+import io.goscope.api.testing.GoscopeRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,34 +18,9 @@ import org.junit.jupiter.api.Test;
  * bpffs; fails instead under {@code CI=true}.
  */
 class GrpcBpfVerifierTest {
-  private static final Path BPFFS = Path.of("/sys/fs/bpf");
-
   @Test
   void objectPassesTheVerifier() throws Exception {
-    requireEnvironment();
-    Path work = Files.createDirectories(Path.of("target", "verifier-test")).toAbsolutePath();
-    Path object = work.resolve("grpc.bpf.o");
-    GrpcProbeSet set = new GrpcProbeSet();
-    try (InputStream in = set.openResource(set.descriptor().bpfObjectResource())) {
-      Files.write(object, in.readAllBytes());
-    }
-    Path pins = BPFFS.resolve("gs_grpc_verifier_" + ProcessHandle.current().pid());
-    try {
-      Process p =
-          new ProcessBuilder("bpftool", "prog", "loadall", object.toString(), pins.toString())
-              .redirectErrorStream(true)
-              .start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertTrue(p.waitFor(120, TimeUnit.SECONDS), "bpftool timed out");
-      assertEquals(0, p.exitValue(), "bpftool prog loadall grpc.bpf.o:\n" + out);
-      for (String program : set.descriptor().probes().stream()
-          .flatMap(fp -> java.util.stream.Stream.of(fp.entryProgram(), fp.returnProgram()))
-          .filter(java.util.Objects::nonNull).distinct().toList()) {
-        assertTrue(Files.exists(pins.resolve(program)), "pinned program " + program);
-      }
-    } finally {
-      deleteRecursively(pins);
-    }
+    BpfVerifier.assertDescriptorProgramsLoad(new GrpcProbeSet());
   }
 
   /**
@@ -63,94 +31,19 @@ class GrpcBpfVerifierTest {
    */
   @Test
   void objectWithRealOffsetsPassesTheVerifier() throws Exception {
-    requireEnvironment();
-    Path root = goscopeRoot();
-    Path work = Files.createDirectories(Path.of("target", "verifier-test")).toAbsolutePath();
+    BpfVerifier.requireEnvironment();
+    Path root = GoscopeRoot.find();
+    Path work = BpfVerifier.workDir();
     for (String layout : List.of("v1.33", "v1.85.0")) {
       Path offsets = root.resolve("plugins/probe-grpc/src/test/resources/verifier/offsets-" + layout + ".h");
       Path object = work.resolve("grpc-" + layout + ".bpf.o");
-      run(List.of(root.resolve("bpf-programs/build-bpf.sh").toString(),
+      BpfVerifier.run(List.of(root.resolve("bpf-programs/build-bpf.sh").toString(),
           root.resolve("plugins/probe-grpc/src/main/bpf/grpc.bpf.c").toString(), object.toString(),
           "-DGRPC_VERIFY_OFFSETS=\"" + offsets + "\""), "compile " + layout);
-      Path pins = BPFFS.resolve("gs_grpc_verifier_" + layout.replace('.', '_') + "_" + ProcessHandle.current().pid());
-      try {
-        run(List.of("bpftool", "prog", "loadall", object.toString(), pins.toString()), "bpftool loadall " + layout);
+      BpfVerifier.loadAll(object, "grpc_" + layout, pins -> {
         assertTrue(Files.exists(pins.resolve("grpc_inject_frame_return")), layout);
         assertTrue(Files.exists(pins.resolve("grpc_server_entry")), layout);
-      } finally {
-        deleteRecursively(pins);
-      }
-    }
-  }
-
-  private static void run(List<String> command, String what) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), what + " timed out");
-    assertEquals(0, p.exitValue(), what + ":\n" + out);
-  }
-
-  private static Path goscopeRoot() {
-    String prop = System.getProperty("goscope.root");
-    Path start = prop != null ? Path.of(prop) : Path.of("").toAbsolutePath();
-    for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {
-      if (Files.isDirectory(p.resolve("bpf-programs/include"))) {
-        return p;
-      }
-    }
-    throw new IllegalStateException("cannot find the goscope root (bpf-programs/include) above " + start);
-  }
-
-  private static void requireEnvironment() throws IOException, InterruptedException {
-    String reason = null;
-    Process id = new ProcessBuilder("id", "-u").start();
-    String uid = new String(id.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    id.waitFor();
-    if (!"0".equals(uid)) {
-      reason = "needs root to load BPF programs; uid=" + uid;
-    } else if (!Files.exists(Path.of("/sys/kernel/btf/vmlinux"))) {
-      reason = "needs kernel BTF (/sys/kernel/btf/vmlinux)";
-    } else if (!onPath("bpftool")) {
-      reason = "needs bpftool on PATH";
-    } else if (!isBpffs()) {
-      reason = "needs bpffs mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)";
-    }
-    if (reason == null) {
-      return;
-    }
-    if ("true".equals(System.getenv("CI"))) {
-      fail(reason + " (required under CI=true)");
-    }
-    Assumptions.abort(reason);
-  }
-
-  private static boolean isBpffs() throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
-      String[] f = line.split(" ");
-      if (f.length > 2 && f[1].equals(BPFFS.toString()) && f[2].equals("bpf")) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static boolean onPath(String tool) {
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
-        return true;
-      }
-    }
-    return List.of("/usr/sbin", "/sbin").stream().anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
-  }
-
-  private static void deleteRecursively(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
+      });
     }
   }
 }

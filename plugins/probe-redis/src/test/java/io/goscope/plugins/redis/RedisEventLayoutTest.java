@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.goscope.api.TraceRecord;
+import io.goscope.api.testing.CHeaderLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.goscope.plugins.databasesql;
+package io.goscope.api.testing;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -14,9 +14,11 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * Compiles a C program that includes a plugin's event header with the host C compiler and prints offsetof/sizeof of
- * the given fields and the values of the given constants, for the layout tests.
+ * the given fields and the values of the given constants, for the layout tests. Run from the plugin module's
+ * directory: the header is looked up in {@code src/main/bpf}, the kit headers in the Goscope root's
+ * {@code bpf-programs/include}.
  */
-final class CHeaderLayout {
+public final class CHeaderLayout {
   private CHeaderLayout() {}
 
   /**
@@ -25,8 +27,9 @@ final class CHeaderLayout {
    * @param constants macro names
    * @return name → {offset or value, size}
    */
-  static Map<String, long[]> measure(String header, List<String> fields, List<String> constants) throws Exception {
-    Path root = root();
+  public static Map<String, long[]> measure(String header, List<String> fields, List<String> constants)
+      throws Exception {
+    Path root = GoscopeRoot.find();
     Path work = Files.createDirectories(Path.of("target", "layout-test")).toAbsolutePath();
     StringBuilder c = new StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include \"" + header + "\"\n");
     c.append("int main(void) {\n");
@@ -55,17 +58,6 @@ final class CHeaderLayout {
       out.put(p[0], new long[] {Long.parseLong(p[1]), Long.parseLong(p[2])});
     }
     return out;
-  }
-
-  private static Path root() {
-    String prop = System.getProperty("goscope.root");
-    Path start = prop != null ? Path.of(prop) : Path.of("").toAbsolutePath();
-    for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {
-      if (Files.isDirectory(p.resolve("bpf-programs/include"))) {
-        return p;
-      }
-    }
-    throw new IllegalStateException("cannot find the goscope root (bpf-programs/include) above " + start);
   }
 
   private static String compiler() {
