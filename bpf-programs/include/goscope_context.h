@@ -80,6 +80,13 @@ static __always_inline __u32 gs_cookie(struct pt_regs *ctx)
 	return (__u32)bpf_get_attach_cookie(ctx);
 }
 
+/* Whether the host's entry for a process (NULL: none) selects it for this object's probe set. */
+static __always_inline int gs_process_selects(const struct gs_process *p)
+{
+	__u64 mine = goscope_source < 64 ? 1ULL << goscope_source : 0;
+	return p && !(p->flags & GS_PROCESS_DECLINED) && (p->sources & mine);
+}
+
 /*
  * The process's entry when the rules selected it, else NULL. A process the host has not decided about yet that runs
  * a binary marked GS_BINARY_SELECT_NEW is selected here, provisionally, and announced to the host.
@@ -87,10 +94,9 @@ static __always_inline __u32 gs_cookie(struct pt_regs *ctx)
 static __always_inline const struct gs_process *gs_process_get(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 mine = goscope_source < 64 ? 1ULL << goscope_source : 0;
 	const struct gs_process *p = bpf_map_lookup_elem(&goscope_processes, &tgid);
 	if (p)
-		return (p->flags & GS_PROCESS_DECLINED) || !(p->sources & mine) ? NULL : p;
+		return gs_process_selects(p) ? p : NULL;
 	__u32 binary = bpf_get_attach_cookie(ctx) >> 32;
 	if (!binary)
 		return NULL;
@@ -117,7 +123,7 @@ static __always_inline const struct gs_process *gs_process_get(struct pt_regs *c
 		}
 	}
 	p = bpf_map_lookup_elem(&goscope_processes, &tgid);
-	return p && !(p->flags & GS_PROCESS_DECLINED) && (p->sources & mine) ? p : NULL;
+	return gs_process_selects(p) ? p : NULL;
 }
 
 /*
@@ -141,9 +147,7 @@ struct {
 static __always_inline void gs_count_unmatched(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 mine = goscope_source < 64 ? 1ULL << goscope_source : 0;
-	const struct gs_process *p = bpf_map_lookup_elem(&goscope_processes, &tgid);
-	if (!p || (p->flags & GS_PROCESS_DECLINED) || !(p->sources & mine))
+	if (!gs_process_selects(bpf_map_lookup_elem(&goscope_processes, &tgid)))
 		return;
 	__u32 source = goscope_source;
 	__u64 *n = bpf_map_lookup_elem(&goscope_unmatched, &source);

@@ -675,12 +675,7 @@ public final class Agent implements AutoCloseable {
         if (host > 0) {
           bySource.put("host", host); // exec/exit events of the whole node, and process announcements
         }
-        for (ProbeSetRuntime r : runtimes) {
-          long n = hostMaps.lostRecords(r.sourceId());
-          if (n > 0) {
-            bySource.put(r.id(), n);
-          }
-        }
+        bySource.putAll(byProbeSet(hostMaps::lostRecords));
       }
     } catch (RuntimeException e) {
       log.debug("loss counters unreadable reason={}", e.toString());
@@ -822,16 +817,22 @@ public final class Agent implements AutoCloseable {
 
   /** Returns without a call in flight, by probe set id (only sets with some). */
   private Map<String, Long> unmatchedReturns() {
-    Map<String, Long> out = new java.util.TreeMap<>();
     try {
-      for (ProbeSetRuntime r : runtimes) {
-        long n = hostMaps.unmatchedReturns(r.sourceId());
-        if (n > 0) {
-          out.put(r.id(), n);
-        }
-      }
+      return byProbeSet(hostMaps::unmatchedReturns);
     } catch (RuntimeException e) {
       log.debug("unmatched-return counters unreadable reason={}", e.toString());
+      return Map.of();
+    }
+  }
+
+  /** A per-source kernel counter of the host maps, by probe set id, in id order; sets at 0 are left out. */
+  private Map<String, Long> byProbeSet(java.util.function.IntToLongFunction countOfSource) {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    for (ProbeSetRuntime r : runtimes) {
+      long n = countOfSource.applyAsLong(r.sourceId());
+      if (n > 0) {
+        out.put(r.id(), n);
+      }
     }
     return out;
   }

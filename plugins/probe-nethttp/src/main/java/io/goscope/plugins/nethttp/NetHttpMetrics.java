@@ -7,6 +7,7 @@ import io.opentelemetry.api.common.AttributesBuilder;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * The metrics net/http server records produce, following the OpenTelemetry HTTP metric semantic conventions.
@@ -57,12 +58,7 @@ public final class NetHttpMetrics {
         span.get(NetHttpEventDecoder.URL_SCHEME), span.get(NetHttpEventDecoder.HTTP_ROUTE),
         span.get(NetHttpEventDecoder.NETWORK_PROTOCOL_VERSION),
         span.get(NetHttpEventDecoder.HTTP_RESPONSE_STATUS_CODE));
-    Attributes cached = SERVER_CACHE.get(key);
-    if (cached == null) {
-      cached = server(key);
-      cache(SERVER_CACHE, key, cached);
-    }
-    return cached;
+    return cached(SERVER_CACHE, key, NetHttpMetrics::server);
   }
 
   private static Attributes server(ServerKey k) {
@@ -87,27 +83,32 @@ public final class NetHttpMetrics {
         span.get(NetHttpEventDecoder.SERVER_ADDRESS), span.get(NetHttpEventDecoder.SERVER_PORT),
         span.get(NetHttpEventDecoder.URL_SCHEME), span.get(NetHttpEventDecoder.HTTP_RESPONSE_STATUS_CODE),
         span.get(NetHttpEventDecoder.NETWORK_PROTOCOL_VERSION), span.get(NetHttpEventDecoder.ERROR_TYPE));
-    Attributes cached = CLIENT_CACHE.get(key);
-    if (cached == null) {
-      AttributesBuilder b = Attributes.builder();
-      put(b, NetHttpEventDecoder.HTTP_REQUEST_METHOD, key.method());
-      put(b, NetHttpEventDecoder.SERVER_ADDRESS, key.address());
-      put(b, NetHttpEventDecoder.SERVER_PORT, key.port());
-      put(b, NetHttpEventDecoder.URL_SCHEME, key.scheme());
-      put(b, NetHttpEventDecoder.HTTP_RESPONSE_STATUS_CODE, key.status());
-      put(b, NetHttpEventDecoder.NETWORK_PROTOCOL_VERSION, key.protocol());
-      put(b, NetHttpEventDecoder.ERROR_TYPE, key.errorType());
-      cached = b.build();
-      cache(CLIENT_CACHE, key, cached);
-    }
-    return cached;
+    return cached(CLIENT_CACHE, key, NetHttpMetrics::client);
   }
 
-  private static <K> void cache(Map<K, Attributes> cache, K key, Attributes value) {
-    if (cache.size() >= CACHE_MAX) {
-      cache.clear();
+  private static Attributes client(ClientKey k) {
+    AttributesBuilder b = Attributes.builder();
+    put(b, NetHttpEventDecoder.HTTP_REQUEST_METHOD, k.method());
+    put(b, NetHttpEventDecoder.SERVER_ADDRESS, k.address());
+    put(b, NetHttpEventDecoder.SERVER_PORT, k.port());
+    put(b, NetHttpEventDecoder.URL_SCHEME, k.scheme());
+    put(b, NetHttpEventDecoder.HTTP_RESPONSE_STATUS_CODE, k.status());
+    put(b, NetHttpEventDecoder.NETWORK_PROTOCOL_VERSION, k.protocol());
+    put(b, NetHttpEventDecoder.ERROR_TYPE, k.errorType());
+    return b.build();
+  }
+
+  /** The cached attributes for {@code key}, built on a miss; the cache is cleared when it holds CACHE_MAX. */
+  private static <K> Attributes cached(Map<K, Attributes> cache, K key, Function<K, Attributes> build) {
+    Attributes a = cache.get(key);
+    if (a == null) {
+      a = build.apply(key);
+      if (cache.size() >= CACHE_MAX) {
+        cache.clear();
+      }
+      cache.put(key, a);
     }
-    cache.put(key, value);
+    return a;
   }
 
   private static <T> void put(AttributesBuilder b, AttributeKey<T> key, T value) {
