@@ -1,17 +1,12 @@
 package io.goscope.plugins.nethttp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.goscope.api.testing.CHeaderLayout;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -101,81 +96,15 @@ class NetHttpEventLayoutTest {
 
   @Test
   void cStructsMatchJavaLayouts() throws Exception {
-    Path root = goscopeRoot();
-    Path work = Files.createDirectories(Path.of("target", "layout-test")).toAbsolutePath();
-    StringBuilder c = new StringBuilder();
-    c.append("#include <stdio.h>\n#include <stddef.h>\n#include \"nethttp_event.h\"\n");
-    c.append("#define F(s, f) printf(\"%s.%s %zu %zu\\n\", #s, #f, offsetof(struct s, f),")
-        .append(" sizeof(((struct s *)0)->f));\n");
-    c.append("int main(void) {\n");
-    javaLayouts().forEach((struct, fields) -> {
-      for (String field : fields.keySet()) {
-        if (field.equals("sizeof")) {
-          c.append("  printf(\"").append(struct).append(".sizeof %zu 0\\n\", sizeof(struct ").append(struct)
-              .append("));\n");
-        } else {
-          c.append("  F(").append(struct).append(", ").append(field).append(")\n");
-        }
-      }
-    });
-    javaConstants().keySet().forEach(k ->
-        c.append("  printf(\"").append(k).append(" %d 0\\n\", ").append(k).append(");\n"));
-    c.append("  return 0;\n}\n");
-    Path src = work.resolve("layout.c");
-    Path exe = work.resolve("layout");
-    Files.writeString(src, c.toString());
-    run(List.of(compiler(), "-Wall", "-Werror", "-I" + root.resolve("bpf-programs/include"),
-        "-I" + root.resolve("plugins/probe-nethttp/src/main/bpf"), src.toString(), "-o", exe.toString()), work);
-    String out = run(List.of(exe.toString()), work);
-    Map<String, int[]> fromC = new LinkedHashMap<>();
-    for (String line : out.strip().split("\n")) {
-      String[] parts = line.trim().split(" ");
-      fromC.put(parts[0], new int[] {Integer.parseInt(parts[1]), Integer.parseInt(parts[2])});
-    }
-    javaLayouts().forEach((struct, fields) -> fields.forEach((field, expected) -> {
-      int[] actual = fromC.get(struct + "." + field);
+    List<String> fields = new ArrayList<>();
+    javaLayouts().forEach((struct, f) -> f.keySet().forEach(field -> fields.add(struct + "." + field)));
+    Map<String, long[]> fromC =
+        CHeaderLayout.measure("nethttp_event.h", fields, new ArrayList<>(javaConstants().keySet()));
+    javaLayouts().forEach((struct, f) -> f.forEach((field, expected) -> {
+      long[] actual = fromC.get(struct + "." + field);
       assertEquals(expected[0], actual[0], "offsetof/sizeof " + struct + "." + field);
       assertEquals(expected[1], actual[1], "sizeof(" + struct + "." + field + ")");
     }));
-    javaConstants().forEach((k, v) -> assertEquals(v, fromC.get(k)[0], k));
-  }
-
-  private static Path goscopeRoot() {
-    String prop = System.getProperty("goscope.root");
-    Path start = prop != null ? Path.of(prop) : Path.of("").toAbsolutePath();
-    for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {
-      if (Files.isDirectory(p.resolve("bpf-programs/include"))) {
-        return p;
-      }
-    }
-    throw new IllegalStateException("cannot find the goscope root (bpf-programs/include) above " + start);
-  }
-
-  private static String compiler() {
-    for (String cc : List.of("cc", "gcc", "clang")) {
-      for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-        if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, cc))) {
-          return cc;
-        }
-      }
-    }
-    if ("true".equals(System.getenv("CI"))) {
-      fail("no C compiler (cc, gcc, clang) on PATH; required under CI=true");
-    }
-    Assumptions.abort("no C compiler (cc, gcc, clang) on PATH to check the C struct layout");
-    throw new AssertionError("unreachable");
-  }
-
-  private static String run(List<String> command, Path dir) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      fail("timed out: " + command);
-    }
-    if (p.exitValue() != 0) {
-      fail("command failed (exit " + p.exitValue() + "): " + command + "\n" + out);
-    }
-    return out;
+    javaConstants().forEach((k, v) -> assertEquals((long) v, fromC.get(k)[0], k));
   }
 }
