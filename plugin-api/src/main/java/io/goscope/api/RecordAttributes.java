@@ -23,16 +23,15 @@ import java.util.function.Predicate;
  * {@code Attributes.builder()...build()} with these through {@code asMap()}, or with these on the left.
  */
 public final class RecordAttributes implements Attributes {
-  private static final RecordAttributes EMPTY = new RecordAttributes(new AttributeKey<?>[0], new Object[0], 0);
+  private static final RecordAttributes EMPTY = new RecordAttributes(new AttributeKey<?>[0], new Object[0]);
 
   private final AttributeKey<?>[] keys;
   private final Object[] values;
-  private final int size;
 
-  private RecordAttributes(AttributeKey<?>[] keys, Object[] values, int size) {
+  /** Takes both arrays as they are: exactly as long as the number of attributes, never changed afterwards. */
+  private RecordAttributes(AttributeKey<?>[] keys, Object[] values) {
     this.keys = keys;
     this.values = values;
-    this.size = size;
   }
 
   /** A builder with room for a typical record's attributes. */
@@ -47,7 +46,7 @@ public final class RecordAttributes implements Attributes {
     if (key == null) {
       return null;
     }
-    for (int i = 0; i < size; i++) {
+    for (int i = 0; i < keys.length; i++) {
       if (keys[i] == key || keys[i].equals(key)) {
         return (T) values[i];
       }
@@ -57,19 +56,19 @@ public final class RecordAttributes implements Attributes {
 
   @Override
   public void forEach(BiConsumer<? super AttributeKey<?>, ? super Object> consumer) {
-    for (int i = 0; i < size; i++) {
+    for (int i = 0; i < keys.length; i++) {
       consumer.accept(keys[i], values[i]);
     }
   }
 
   @Override
   public int size() {
-    return size;
+    return keys.length;
   }
 
   @Override
   public boolean isEmpty() {
-    return size == 0;
+    return keys.length == 0;
   }
 
   @Override
@@ -91,10 +90,10 @@ public final class RecordAttributes implements Attributes {
     if (o == this) {
       return true;
     }
-    if (!(o instanceof Attributes other) || other.size() != size) {
+    if (!(o instanceof Attributes other) || other.size() != keys.length) {
       return false;
     }
-    for (int i = 0; i < size; i++) {
+    for (int i = 0; i < keys.length; i++) {
       if (!Objects.equals(values[i], other.get(keys[i]))) {
         return false;
       }
@@ -126,7 +125,7 @@ public final class RecordAttributes implements Attributes {
       if (size == 0) {
         return EMPTY;
       }
-      return new RecordAttributes(Arrays.copyOf(keys, size), Arrays.copyOf(values, size), size);
+      return new RecordAttributes(Arrays.copyOf(keys, size), Arrays.copyOf(values, size));
     }
 
     @Override

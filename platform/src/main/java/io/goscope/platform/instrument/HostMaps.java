@@ -224,12 +224,10 @@ public final class HostMaps implements AutoCloseable {
 
   /**
    * Returns that found no call in flight for probe set {@code source} (goscope_context.h, gs_count_unmatched): calls
-   * already running when their process was selected, or in-flight entries evicted from a full map. 0 when the host
-   * maps predate the counter.
+   * already running when their process was selected, or in-flight entries evicted from a full map.
    */
   public long unmatchedReturns(int source) {
-    BpfMap m = maps.get(UNMATCHED);
-    return m == null || source < 0 || source >= m.maxEntries() ? 0 : m.sumPerCpuU64(source);
+    return maps.get(UNMATCHED).sumPerCpuU64(source);
   }
 
   /** The kernel memory the host maps take ({@code memlock} of each), in bytes. */
