@@ -10,6 +10,7 @@ import io.goscope.api.ProbeSpan;
 import io.goscope.api.RecordFormatException;
 import io.goscope.api.RecordHeader;
 import io.goscope.api.TraceRecord;
+import io.goscope.api.testing.RecordingSink;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.goscope.api.ProbeSpan;
 import io.goscope.api.RecordFormatException;
 import io.goscope.api.RecordHeader;
+import io.goscope.api.testing.RecordingSink;
 import io.opentelemetry.api.trace.StatusCode;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package io.goscope.plugins.databasesql;
+package io.goscope.api.testing;
 
 import io.goscope.api.HistogramInstrument;
 import io.goscope.api.ProbeSpan;
@@ -10,15 +10,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** A sink that keeps what it gets, for a process with the given rule options and Go type names. */
-final class RecordingSink implements TelemetrySink {
-  record Measurement(HistogramInstrument instrument, double value, Attributes attributes) {}
+/** A sink that keeps what it gets, for a process with the given rule options and Go type names (decoder tests). */
+public final class RecordingSink implements TelemetrySink {
+  /** One histogram measurement the decoder recorded. */
+  public record Measurement(HistogramInstrument instrument, double value, Attributes attributes) {}
 
-  final List<ProbeSpan> spans = new ArrayList<>();
-  final List<Measurement> measurements = new ArrayList<>();
+  public final List<ProbeSpan> spans = new ArrayList<>();
+  public final List<Measurement> measurements = new ArrayList<>();
   private final TracedProcess process;
 
-  RecordingSink(Map<String, String> options, Map<Long, String> typeNames) {
+  /**
+   * @param options the rule options the process is traced with
+   * @param typeNames Go type names by type address, for {@link TracedProcess#goTypeName}
+   */
+  public RecordingSink(Map<String, String> options, Map<Long, String> typeNames) {
     this.process = new TracedProcess() {
       @Override
       public int pid() {
