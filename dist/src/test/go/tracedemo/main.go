@@ -11,6 +11,9 @@
 //	               handler starts and waits for (back/fail); answers 200
 //	/chain/{depth} a chain of {depth} nested goroutines, the innermost calls back/ok; answers 200
 //	/one/{id}      one call from the handler goroutine (back/ok); answers 200 (benchmarks)
+//	/deep/{n}      n calls, each from a fresh goroutine that first recurses 0, 1, ... n-1 frames deep, so that one
+//	               of them runs out of its first stack right at the entry of a hooked function (Go then grows the
+//	               stack and runs that function's first instructions again); answers 200
 //	/pool/{id}     hands a call to a worker goroutine started at program start (its span must not inherit this
 //	               request's context); answers 200
 //	/own/{id}      a call that carries a traceparent header the application set itself
@@ -83,6 +86,16 @@ func worker() {
 	}
 }
 
+// descend recurses depth frames deep (each a few words of stack), then calls back/ok/deep.
+//
+//go:noinline
+func descend(depth int) error {
+	if depth > 0 {
+		return descend(depth - 1)
+	}
+	return get("/ok/deep", nil)
+}
+
 func chain(depth int, done chan error) {
 	if depth <= 1 {
 		done <- get("/ok/chain", nil)
@@ -123,6 +136,17 @@ func front(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fmt.Fprintln(w, "chain done")
+	case strings.HasPrefix(p, "/deep/"):
+		n, _ := strconv.Atoi(strings.TrimPrefix(p, "/deep/"))
+		for depth := 0; depth < n; depth++ {
+			done := make(chan error, 1)
+			go func(depth int) { done <- descend(depth) }(depth)
+			if err := <-done; err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+		}
+		fmt.Fprintln(w, "deep done")
 	case strings.HasPrefix(p, "/pool/"):
 		j := job{path: "/ok" + p, done: make(chan error, 1)}
 		jobs <- j

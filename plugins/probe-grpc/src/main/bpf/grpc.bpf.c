@@ -443,20 +443,22 @@ static __always_inline int client_start(struct pt_regs *ctx, const char *method,
 	return 0;
 }
 
-/* Emits the client span of c, ended now with the error (itab, data). */
-static __always_inline void client_emit(struct client_call *c, __u32 tgid, __u64 err_itab, __u64 err_data)
+/*
+ * Fills the record of the client span of c, ended now with the error (itab, data), and returns it reserved: the caller
+ * submits it, or discards it when another probe ended the same call first. NULL when the ring buffer is full (counted).
+ */
+static __always_inline struct grpc_client_event *client_record(struct client_call *c, __u32 tgid, __u64 err_itab,
+							       __u64 err_data)
 {
 	__u64 end_ns = bpf_ktime_get_ns();
 	__u8 propagation = GRPC_PROPAGATION_NONE;
 	struct span_key sk = span_key_of(c->span.trace.span_id, tgid);
 	__u8 *outcome = bpf_map_lookup_elem(&grpc_propagation, &sk);
-	if (outcome) {
-		propagation = *outcome;
-		bpf_map_delete_elem(&grpc_propagation, &sk);
-	}
+	if (outcome)
+		propagation = *outcome; /* forgotten by client_done when the record is submitted */
 	struct grpc_client_event *e = gs_reserve(sizeof(*e), GRPC_RECORD_CLIENT);
 	if (!e)
-		return;
+		return NULL;
 	__builtin_memcpy(&e->start_ns, &c->ev.start_ns, sizeof(*e) - sizeof(e->hdr));
 	e->end_ns = end_ns;
 	__builtin_memcpy(&e->trace, &c->span.trace, sizeof(e->trace));
@@ -491,7 +493,22 @@ static __always_inline void client_emit(struct client_call *c, __u32 tgid, __u64
 			}
 		}
 	}
-	gs_submit(e);
+	return e;
+}
+
+/* Submits a client span's record (may be NULL) and forgets what its propagation (by span key) came to. */
+static __always_inline void client_done(const struct span_key *sk, struct grpc_client_event *e)
+{
+	bpf_map_delete_elem(&grpc_propagation, sk);
+	if (e)
+		gs_submit(e);
+}
+
+/* Emits the client span of c, ended now with the error (itab, data). */
+static __always_inline void client_emit(struct client_call *c, __u32 tgid, __u64 err_itab, __u64 err_data)
+{
+	struct span_key sk = span_key_of(c->span.trace.span_id, tgid);
+	client_done(&sk, client_record(c, tgid, err_itab, err_data));
 }
 
 /* Entry of (*ClientConn).Invoke(cc, ctx, method, ...): method in P4, P5. */
@@ -556,7 +573,11 @@ int grpc_new_stream_return(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Entry of (*clientStream).finish(cs, err): cs in P1, err in P2, P3. */
+/*
+ * Entry of (*clientStream).finish(cs, err): cs in P1, err in P2, P3. finish may run on two goroutines at once (the
+ * caller's RecvMsg and the goroutine that watches the context's cancellation); only the first takes effect in Go (it
+ * checks cs.finished under cs.mu), and here only the probe whose delete removes the stream's entry emits the span.
+ */
 SEC("uprobe")
 int grpc_client_stream_finish(struct pt_regs *ctx)
 {
@@ -564,8 +585,18 @@ int grpc_client_stream_finish(struct pt_regs *ctx)
 	struct client_call *c = bpf_map_lookup_elem(&grpc_client_streams, &sk);
 	if (!c)
 		return 0;
-	client_emit(c, sk.tgid, GO_ARG2(ctx), GO_ARG3(ctx));
-	bpf_map_delete_elem(&grpc_client_streams, &sk);
+	/* c is not read after the delete: a deleted LRU element may be reused at once. */
+	struct span_key pk = span_key_of(c->span.trace.span_id, sk.tgid);
+	struct grpc_client_event *e = client_record(c, sk.tgid, GO_ARG2(ctx), GO_ARG3(ctx));
+	if (!e) {
+		/* Ring buffer full (counted as lost): end the call all the same. */
+		bpf_map_delete_elem(&grpc_client_streams, &sk);
+		return 0;
+	}
+	if (bpf_map_delete_elem(&grpc_client_streams, &sk) == 0)
+		client_done(&pk, e);
+	else
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

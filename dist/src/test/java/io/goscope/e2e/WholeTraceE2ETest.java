@@ -234,6 +234,27 @@ class WholeTraceE2ETest {
   }
 
   /**
+   * Calls from fresh goroutines at every stack depth: one of them grows its stack right at the entry of the hooked
+   * client function, which Go then runs from its first instruction again. Every call is still one span, the child of
+   * its request (an entry probe on the function's first byte fired twice there: a second span, the child of a first
+   * that never ended).
+   */
+  @Test
+  void aCallThatGrowsTheStackIsOneSpan() throws Exception {
+    int calls = 1000;
+    assertEquals(200, get(front, "/deep/" + calls, Map.of()));
+    long pid = front.launcherPid();
+    ReceivedSpan server = await(s -> s.kind().equals("SERVER") && pidOf(s) == pid
+        && pathOf(s).equals("/deep/" + calls), 1).get(0);
+    List<ReceivedSpan> clients = await(s -> s.kind().equals("CLIENT") && pidOf(s) == pid
+        && pathOf(s).equals("/ok/deep"), calls);
+    for (ReceivedSpan c : clients) {
+      assertEquals(server.spanId(), c.parentSpanId(), "the request is the parent: " + c);
+      assertEquals(server.traceId(), c.traceId());
+    }
+  }
+
+  /**
    * A worker goroutine started at program start serves a request's job: its call belongs to no request (a long-lived
    * or reused goroutine carries no stale parent).
    */

@@ -15,6 +15,8 @@ import java.util.regex.Pattern;
 public final class GoToolTruth {
   private static final Pattern RET_LINE =
       Pattern.compile("^\\s*\\S+\\t+0x([0-9a-f]+)\\t+[0-9a-f]+\\t+RET\\b.*$", Pattern.MULTILINE);
+  private static final Pattern INSN_LINE =
+      Pattern.compile("^\\s*\\S+\\t+0x([0-9a-f]+)\\t+[0-9a-f]+\\t+(\\S+).*$", Pattern.MULTILINE);
   private static final Pattern NM_LINE = Pattern.compile("^\\s*([0-9a-f]+) [Tt] (\\S+)$", Pattern.MULTILINE);
   private static final Pattern LOAD = Pattern.compile(
       "^\\s*LOAD\\s+0x([0-9a-f]+)\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+\\s+0x([0-9a-f]+)\\s+0x[0-9a-f]+", Pattern.MULTILINE);
@@ -55,6 +57,32 @@ public final class GoToolTruth {
       out.add(Long.parseLong(m.group(1), 16));
     }
     return out;
+  }
+
+  /**
+   * The address of the first instruction after the stack-bound check of {@code fn}: past its first {@code JBE}
+   * (amd64) or {@code BLS} (arm64) among its first eight instructions, as {@code go tool objdump} of
+   * {@code toolchain} prints them; the function's entry when there is none.
+   */
+  public static long objdumpAfterStackCheck(GoToolchain toolchain, Path bin, String fn) {
+    String text = GoBuilder.run(toolchain.command("tool", "objdump", "-s", "^" + Pattern.quote(fn) + "$",
+        bin.toString()), toolchain.environment());
+    Matcher m = INSN_LINE.matcher(text);
+    List<Long> addresses = new ArrayList<>();
+    List<String> ops = new ArrayList<>();
+    while (m.find() && addresses.size() < 9) {
+      addresses.add(Long.parseLong(m.group(1), 16));
+      ops.add(m.group(2));
+    }
+    if (addresses.isEmpty()) {
+      throw new AssertionError("go tool objdump printed no instruction of " + fn);
+    }
+    for (int i = 0; i + 1 < addresses.size(); i++) {
+      if (ops.get(i).equals("JBE") || ops.get(i).equals("BLS")) {
+        return addresses.get(i + 1);
+      }
+    }
+    return addresses.get(0);
   }
 
   /** PT_LOAD segments as {offset, vaddr, filesz} ({@code readelf -lW}). */

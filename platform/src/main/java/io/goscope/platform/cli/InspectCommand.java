@@ -113,6 +113,7 @@ final class InspectCommand {
         m.put("found", f.entryFileOffset() >= 0);
         m.put("address", f.address() == 0 ? null : hex(f.address()));
         m.put("fileOffset", f.entryFileOffset() < 0 ? null : hex(f.entryFileOffset()));
+        m.put("entrySite", f.entrySite() < 0 || f.probe().entryProgram() == null ? null : hex(f.entrySite()));
         m.put("returnSites", f.returnFileOffsets().size());
         m.put("verdict", f.verdict());
         fns.add(m);

@@ -13,6 +13,9 @@ import java.util.List;
  * @param skipReason why it will not attach, or null when it will
  * @param address the function's entry (link-time virtual address), 0 when not found
  * @param entryFileOffset file offset of the entry, -1 when not found
+ * @param entrySite file offset where the entry uprobe goes: past the function's stack-bound check, so that a call
+ *     that grows the stack (and so runs the function's first instructions twice) fires it once ({@link
+ *     io.goscope.platform.gobinary.EntrySites}); the entry itself for a function without one; -1 when not found
  * @param returnFileOffsets file offsets of every return instruction
  */
 public record FunctionPlan(
@@ -21,6 +24,7 @@ public record FunctionPlan(
     @Nullable String skipReason,
     long address,
     long entryFileOffset,
+    long entrySite,
     List<Long> returnFileOffsets) {
   public FunctionPlan {
     returnFileOffsets = List.copyOf(returnFileOffsets);
@@ -33,7 +37,7 @@ public record FunctionPlan(
 
   static FunctionPlan skipped(FunctionProbe probe, String symbol, String reason, long address, long entry,
       List<Long> returns) {
-    return new FunctionPlan(probe, symbol, reason, address, entry, returns);
+    return new FunctionPlan(probe, symbol, reason, address, entry, entry, returns);
   }
 
   /** Whether the probe is skipped only because it is written for other versions of its module. */

@@ -169,8 +169,8 @@ public final class Instrumentor {
       if (probe.entryProgram() != null) {
         mine.add(o.usesUprobeMulti()
             ? o.attachUprobeMulti(probe.entryProgram(), a.pid(), a.attachPath(),
-                new long[] {fp.entryFileOffset()}, new long[] {cookie})
-            : o.attachUprobe(probe.entryProgram(), a.pid(), a.attachPath(), fp.entryFileOffset(), cookie));
+                new long[] {fp.entrySite()}, new long[] {cookie})
+            : o.attachUprobe(probe.entryProgram(), a.pid(), a.attachPath(), fp.entrySite(), cookie));
       }
       if (probe.returnProgram() != null && !fp.returnFileOffsets().isEmpty()) {
         if (o.usesUprobeMulti()) {

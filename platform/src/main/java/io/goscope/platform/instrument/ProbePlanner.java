@@ -8,6 +8,7 @@ import io.goscope.api.Nullable;
 import io.goscope.api.ProbeSetDescriptor;
 import io.goscope.api.StructField;
 import io.goscope.api.VersionedConstant;
+import io.goscope.platform.gobinary.EntrySites;
 import io.goscope.platform.gobinary.FieldResolver;
 import io.goscope.platform.gobinary.GoBinary;
 import io.goscope.platform.gobinary.GoFunction;
@@ -257,6 +258,13 @@ public final class ProbePlanner {
       return FunctionPlan.skipped(probe, symbol, "struct fields unresolved: " + String.join(", ", missing), f.entry(),
           f.entryFileOffset(), returns);
     }
-    return new FunctionPlan(probe, symbol, null, f.entry(), f.entryFileOffset(), returns);
+    long entrySite;
+    try {
+      entrySite = probe.entryProgram() == null ? f.entryFileOffset() : EntrySites.find(binary.elf(), f);
+    } catch (RuntimeException e) {
+      return FunctionPlan.skipped(probe, symbol, "entry not decodable: " + e.getMessage(), f.entry(),
+          f.entryFileOffset(), returns);
+    }
+    return new FunctionPlan(probe, symbol, null, f.entry(), f.entryFileOffset(), entrySite, returns);
   }
 }

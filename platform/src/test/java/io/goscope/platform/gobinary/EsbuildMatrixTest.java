@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -140,7 +141,12 @@ class EsbuildMatrixTest {
         b.elf().slice(f.entryFileOffset(), head.length, fn).get(0, head);
         assertTrue(fn.equals("runtime.goexit") ? isGoexit(head) : isStackCheckPrologue(head, r.goVersion()),
             fn + " does not start like a Go function: " + java.util.HexFormat.ofDelimiter(" ").formatHex(head));
+        if (!fn.equals("runtime.goexit")) {
+          long skip = EntrySites.find(b.elf(), f) - f.entryFileOffset();
+          assertTrue(skip >= 6 && skip <= 40, fn + ": entry site past the stack check, +" + skip);
+        }
       }
+      checkEntrySites(b, p, text, r.goVersion());
       checkTableConsistency(b, p, text);
       checkFields(b, r);
     }
@@ -236,6 +242,33 @@ class EsbuildMatrixTest {
         prev = e.getValue();
       }
     }
+  }
+
+  /** Every function that starts with a stack-bound check gets its entry site past it, none other. */
+  private static void checkEntrySites(GoBinary b, Pclntab p, ElfSection text, GoVersion v) {
+    int checked = 0;
+    for (int i = 0; i + 1 < p.functionCount(); i++) {
+      long entry = p.entry(i);
+      long size = Math.min(p.entry(i + 1) - entry, 64);
+      if (size < 24) {
+        continue;
+      }
+      ByteBuffer head = b.elf().slice(entry - text.addr() + text.offset(), size, p.name(i));
+      byte[] bytes = new byte[24];
+      head.get(0, bytes);
+      int skip = EntrySites.afterStackCheck(ElfFile.EM_X86_64, head);
+      // Stack ABI: only checks against stackguard0 re-run the function (a few runtime functions compare with
+      // stackguard1 and call morestackc, which throws).
+      boolean guard0 = v.atLeast(1, 17) || startsWith(bytes, 9, 0x48, 0x3b, 0x61, 0x10)
+          || startsWith(bytes, 9, 0x48, 0x8d, 0x44, 0x24) && startsWith(bytes, 14, 0x48, 0x3b, 0x41, 0x10);
+      if (isStackCheckPrologue(bytes, v) && guard0) {
+        assertTrue(skip >= 6 && skip <= 40, p.name(i) + ": stack check not passed, " + HexFormat.of().formatHex(bytes));
+        checked++;
+      } else if (v.atLeast(1, 17) && bytes[0] != 0x4c && bytes[0] != 0x49) {
+        assertEquals(0, skip, p.name(i) + ": no stack check, " + HexFormat.of().formatHex(bytes));
+      }
+    }
+    assertTrue(checked > 2_000, "functions with a stack check: " + checked);
   }
 
   /** Go's stack-bound check: {@code mov rcx, fs:-8} (stack ABI), else {@code cmp rsp|r12, [r14+16]} (register ABI). */

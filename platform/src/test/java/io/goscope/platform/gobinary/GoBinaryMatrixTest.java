@@ -104,6 +104,13 @@ class GoBinaryMatrixTest {
         assertEquals(GoToolTruth.fileOffset(loads, f.entry()), f.entryFileOffset(), fn + " file offset vs readelf -lW");
         assertTrue(f.end() > f.entry());
       }
+      // Entry probes go past the stack-bound check (which a stack-growing call runs twice): where objdump says.
+      for (String fn : FUNCS) {
+        GoFunction f = b.function(fn).orElseThrow();
+        long site = GoToolTruth.fileOffset(loads, GoToolTruth.objdumpAfterStackCheck(toolchain, twin, fn));
+        assertEquals(!fn.equals("main.compute"), site > f.entryFileOffset(), fn + ": only the leaf has no check");
+        assertEquals(site, EntrySites.find(b.elf(), f), fn + " entry site vs go tool objdump");
+      }
       // Stripped and unstripped agree through pclntab too.
       Pclntab p = b.pclntab();
       int i = p.find(SERVE_HTTP).orElseThrow();

@@ -89,7 +89,7 @@ class SysBpfTest {
     for (Call c : calls) {
       assertEquals(SOURCE_ID, c.header().source());
       assertEquals(TYPE_CALL, c.header().type());
-      assertEquals(pid, c.header().pid());
+      assertTrue(pid < 0 || c.header().pid() == pid, "pid " + c.header().pid());
       assertEquals(COOKIE, c.cookie());
       assertEquals(CONSTANT, c.constant());
       assertEquals(0xAB, c.small());
@@ -176,6 +176,50 @@ class SysBpfTest {
       assertThrows(IllegalStateException.class, () -> o.useUprobeMulti(), "after load");
     }
     assertEquals(baseline, SysTestPrograms.openFds(), "fds");
+  }
+
+  /**
+   * A call that grows its goroutine's stack runs the function's first instructions twice (morestack starts it over):
+   * a uprobe on the first byte fires twice for it, one past the stack-bound check (where the agent puts entry
+   * probes, EntrySites) once per call.
+   */
+  @Test
+  void anEntryProbePastTheStackCheckFiresOncePerCallThatGrowsTheStack() throws Exception {
+    int calls = 300;
+    long entry;
+    long site;
+    try (io.goscope.platform.gobinary.GoBinary b = io.goscope.platform.gobinary.GoBinary.open(program)) {
+      io.goscope.platform.gobinary.GoFunction big = b.function("main.big").orElseThrow();
+      entry = big.entryFileOffset();
+      site = io.goscope.platform.gobinary.EntrySites.find(b.elf(), big);
+    }
+    assertTrue(site > entry, "main.big has a stack check");
+    assertCalls(traceDeep(calls, site), calls, -1);
+    int atFirstByte = traceDeep(calls, entry).size();
+    assertTrue(atFirstByte > calls, "a probe on the first byte fires again after morestack: " + atFirstByte);
+  }
+
+  /** Runs "sysprobe deep calls" under a uprobe at {@code offset} and returns its records. */
+  private List<Call> traceDeep(int calls, long offset) throws Exception {
+    List<Call> got = new ArrayList<>();
+    Path start = Files.createTempFile(tmp, "start-deep", "");
+    Files.delete(start);
+    try (BpfMap ring = BpfMap.createRingBuffer("gs_test_deep", 1 << 20);
+        BpfObject o = openConfigured(ring)) {
+      ProcessBuilder pb = new ProcessBuilder(program.toString(), "deep", Integer.toString(calls), start.toString())
+          .redirectErrorStream(true);
+      pb.environment().put("GODEBUG", "adaptivestackstart=0"); // every goroutine starts with the same stack
+      Process p = pb.start();
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      assertEquals("ready", out.readLine());
+      try (UprobeLink link = o.attachUprobe("test_uprobe", (int) p.pid(), program.toString(), offset, COOKIE);
+          RingBufferReader reader = new RingBufferReader(ring)) {
+        runToEnd(p, start);
+        reader.drain(r -> got.add(Call.decode(r)));
+      }
+      assertEquals(0, o.map("goscope_lost").sumPerCpuU64(0), "dropped records");
+    }
+    return got;
   }
 
   @Test
