@@ -48,4 +48,32 @@ int gs_process_exit(void *ctx)
 	return emit(GS_PROCESS_EXIT);
 }
 
+struct bpf_map;
+
+static long purge_goroutine(struct bpf_map *map, const struct gs_goroutine *key, void *value, __u32 *tgid)
+{
+	if (key->tgid == *tgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+/*
+ * As gs_process_exit, and a traced process's trace contexts go with it: goroutines whose span never ended (the
+ * process was killed mid-request) must not become the parents of a later process that gets the same pid. Needs
+ * bpf_for_each_map_elem (kernel 5.13); the host loads gs_process_exit instead where the kernel refuses this one.
+ */
+SEC("tracepoint/sched/sched_process_exit")
+int gs_process_exit_purge(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if ((__u32)id != tgid)
+		return 0;
+	if (bpf_map_lookup_elem(&goscope_processes, &tgid)) {
+		bpf_for_each_map_elem(&goscope_goroutines, purge_goroutine, &tgid, 0);
+		bpf_for_each_map_elem(&goscope_incoming, purge_goroutine, &tgid, 0);
+	}
+	return emit(GS_PROCESS_EXIT);
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

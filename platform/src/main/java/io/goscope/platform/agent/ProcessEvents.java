@@ -28,8 +28,12 @@ final class ProcessEvents implements AutoCloseable {
   static final int EXEC = 1;
   static final int EXIT = 2;
   private static final String OBJECT = "bpf/process_events.bpf.o";
+  /** The exit program that also drops the exiting process's trace contexts (kernel 5.13+). */
+  static final String PURGING_EXIT = "gs_process_exit_purge";
+  static final String PLAIN_EXIT = "gs_process_exit";
 
   private final BpfObject object;
+  private final String exitProgram;
   private final List<BpfLink> links;
   private final Listener onExec;
   private final Listener onExit;
@@ -40,8 +44,9 @@ final class ProcessEvents implements AutoCloseable {
     void onEvent(int pid, long ktimeNanos);
   }
 
-  private ProcessEvents(BpfObject object, List<BpfLink> links, Listener onExec, Listener onExit) {
+  private ProcessEvents(BpfObject object, String exitProgram, List<BpfLink> links, Listener onExec, Listener onExit) {
     this.object = object;
+    this.exitProgram = exitProgram;
     this.links = links;
     this.onExec = onExec;
     this.onExit = onExit;
@@ -62,21 +67,49 @@ final class ProcessEvents implements AutoCloseable {
     } catch (IOException e) {
       throw new GoscopeException("process events: read " + resource + ": " + e.getMessage(), e);
     }
-    BpfObject object = BpfObject.open("process_events", bytes);
+    BpfObject object;
+    String exit = PURGING_EXIT;
+    try {
+      object = load(bytes, hostMaps, PURGING_EXIT);
+    } catch (RuntimeException e) {
+      // bpf_for_each_map_elem is kernel 5.13+: without it, contexts of exited processes age out of the LRU map.
+      log.warn("trace contexts of exited processes are not purged in the kernel (they age out instead) reason={}",
+          e.getMessage());
+      exit = PLAIN_EXIT;
+      object = load(bytes, hostMaps, PLAIN_EXIT);
+    }
     List<BpfLink> links = new ArrayList<>();
     try {
-      object.setConstant(ProbeSetDescriptor.SOURCE_CONSTANT, SOURCE);
-      hostMaps.reuseInto(object);
-      object.load();
       links.add(object.attachTracepoint("gs_process_exec", "sched", "sched_process_exec"));
-      links.add(object.attachTracepoint("gs_process_exit", "sched", "sched_process_exit"));
+      links.add(object.attachTracepoint(exit, "sched", "sched_process_exit"));
     } catch (RuntimeException e) {
       links.forEach(BpfLink::close);
       object.close();
       throw e;
     }
-    log.info("process events attached tracepoints=sched_process_exec,sched_process_exit");
-    return new ProcessEvents(object, links, onExec, onExit);
+    log.info("process events attached tracepoints=sched_process_exec,sched_process_exit exitProgram={}", exit);
+    return new ProcessEvents(object, exit, links, onExec, onExit);
+  }
+
+  /** Opens and loads the object with one of its two exit programs. */
+  private static BpfObject load(byte[] bytes, HostMaps hostMaps, String exitProgram) {
+    BpfObject object = BpfObject.open("process_events", bytes);
+    try {
+      object.setConstant(ProbeSetDescriptor.SOURCE_CONSTANT, SOURCE);
+      object.setAutoload(PURGING_EXIT, exitProgram.equals(PURGING_EXIT));
+      object.setAutoload(PLAIN_EXIT, exitProgram.equals(PLAIN_EXIT));
+      hostMaps.reuseInto(object);
+      object.load();
+      return object;
+    } catch (RuntimeException e) {
+      object.close();
+      throw e;
+    }
+  }
+
+  /** The exit program attached: {@link #PURGING_EXIT}, or {@link #PLAIN_EXIT} where the kernel refused it. */
+  String exitProgram() {
+    return exitProgram;
   }
 
   /** Handles a record of source 0. Called on the ring-buffer thread; the consumers must not block. */

@@ -111,7 +111,7 @@ public final class HostMaps implements AutoCloseable {
   }
 
   /** One of the host maps by name (tests, and the host's own programs), or null. */
-  BpfMap map(String name) {
+  public BpfMap map(String name) {
     return maps.get(name);
   }
 
