@@ -37,7 +37,7 @@ class RestartAndShortLivedE2ETest {
     Path bin = GoBuilder.build(GoToolchain.installed(), WholeTraceE2ETest.tracedemoSource(),
         work.resolve("tracedemo"), List.of(), Map.of("CGO_ENABLED", "0"));
     try (OtlpReceiver receiver = OtlpReceiver.start();
-        AgentProcess agent = AgentProcess.start(AgentProcess.exportingTo(receiver, "tracedemo"))) {
+        AgentProcess agent = AgentProcess.start(withStats(AgentProcess.exportingTo(receiver, "tracedemo")))) {
       agent.awaitLine(l -> l.contains("agent started"), Duration.ofSeconds(60));
       GoServer back = GoServer.start(bin, List.of(), List.of("-role", "back"));
       agent.awaitLine(l -> l.contains("process instrumented pid=" + back.launcherPid()), Duration.ofSeconds(60));
@@ -54,8 +54,19 @@ class RestartAndShortLivedE2ETest {
         assertEquals(0, cli.exitValue(), "cli run " + i);
         pids.add(cli.pid());
       }
-      List<ReceivedSpan> calls = awaitSpans(receiver, s -> s.kind().equals("CLIENT")
-          && String.valueOf(s.attributes().get("url.full")).contains("/ok/cli/"), runs);
+      List<ReceivedSpan> calls;
+      try {
+        calls = awaitSpans(receiver, s -> s.kind().equals("CLIENT")
+            && String.valueOf(s.attributes().get("url.full")).contains("/ok/cli/"), runs);
+      } catch (AssertionError e) {
+        // What the agent said about the runs whose span is missing, and its counters.
+        Set<Long> seen = receiver.spans().stream().map(s -> s.resourceAttributes().get("process.pid"))
+            .filter(Long.class::isInstance).map(Long.class::cast).collect(Collectors.toSet());
+        List<String> about = agent.output().stream().filter(l -> pids.stream().filter(p -> !seen.contains(p))
+            .anyMatch(p -> l.contains("pid=" + p + " ") || l.endsWith("pid=" + p)) || l.contains("stats ")).toList();
+        throw new AssertionError(e.getMessage() + "\nagent lines about the missing runs:\n"
+            + String.join("\n", about), e);
+      }
       Set<Long> traced = calls.stream().map(s -> (Long) s.resourceAttributes().get("process.pid"))
           .collect(Collectors.toSet());
       assertEquals(Set.copyOf(pids), traced, "every CLI run traced, under its own pid");
@@ -83,6 +94,13 @@ class RestartAndShortLivedE2ETest {
       System.out.printf("restart: first request %.1f ms after listening, span exported%n", (sent - t0) / 1e6);
       restarted.close();
     }
+  }
+
+  /** The agent's counters every 5 s, for the failure message. */
+  private static Map<String, String> withStats(Map<String, String> env) {
+    Map<String, String> out = new java.util.HashMap<>(env);
+    out.put("GOSCOPE_STATS_INTERVAL", "5s");
+    return out;
   }
 
   private static List<ReceivedSpan> awaitSpans(OtlpReceiver receiver, java.util.function.Predicate<ReceivedSpan> p,

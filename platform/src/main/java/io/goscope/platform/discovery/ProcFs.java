@@ -44,6 +44,8 @@ public final class ProcFs {
   public static final int MAX_SMALL_FILE_BYTES = 64 * 1024;
 
   private static final Logger log = LoggerFactory.getLogger(ProcFs.class);
+  /** Reads of a process that keeps exec'ing before {@link #snapshot(int)} gives up on it. */
+  static final int SNAPSHOT_ATTEMPTS = 3;
   /** Index of stat field 22 (starttime) among the fields after the comm's closing parenthesis (field 3 first). */
   private static final int STARTTIME_INDEX = 22 - 3;
 
@@ -290,20 +292,48 @@ public final class ProcFs {
    * {@link #process(int)}, and when the pid was reused by another process while reading (start time changed).
    */
   public Optional<ProcessSnapshot> snapshot(int pid) {
-    Optional<ProcessInfo> info = process(pid);
-    if (info.isEmpty()) {
-      return Optional.empty();
+    return snapshot(pid, () -> { });
+  }
+
+  /**
+   * As {@link #snapshot(int)}; {@code betweenReads} runs after the process's files are read and before its
+   * executable is identified again (tests put an exec there).
+   *
+   * <p>The executable is identified before and after the other files are read. A process that exec'd meanwhile (a
+   * launcher such as Java's jspawnhelper, or runc, becoming the application) would otherwise give the path and command
+   * line of one program and the inode of the next: it is read again, up to {@value #SNAPSHOT_ATTEMPTS} times, and
+   * is empty if it keeps changing (its exec event brings it back).
+   */
+  Optional<ProcessSnapshot> snapshot(int pid, Runnable betweenReads) {
+    for (int attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
+      Optional<ExecutableKey> before = executableKey(pid);
+      if (before.isEmpty()) {
+        return Optional.empty();
+      }
+      Optional<ProcessInfo> info = process(pid);
+      if (info.isEmpty()) {
+        return Optional.empty();
+      }
+      betweenReads.run();
+      Optional<ExecutableKey> key = executableKey(pid);
+      Optional<Long> startAgain = startTime(pid);
+      if (key.isEmpty() || startAgain.isEmpty() || startAgain.get() != info.get().startTimeTicks()) {
+        return Optional.empty();
+      }
+      if (key.get().equals(before.get())) {
+        return Optional.of(snapshotOf(pid, info.get(), key.get()));
+      }
+      log.debug("process exec'd while read pid={} attempt={}", pid, attempt + 1);
     }
-    Optional<ExecutableKey> key = executableKey(pid);
-    Optional<Long> startAgain = startTime(pid);
-    if (key.isEmpty() || startAgain.isEmpty() || startAgain.get() != info.get().startTimeTicks()) {
-      return Optional.empty();
-    }
-    String path = info.get().executablePath();
-    boolean deleted = !path.equals(info.get().executable());
+    return Optional.empty();
+  }
+
+  private ProcessSnapshot snapshotOf(int pid, ProcessInfo info, ExecutableKey key) {
+    String path = info.executablePath();
+    boolean deleted = !path.equals(info.executable());
     Path dir = processDir(pid);
     Path viaRoot = dir.resolve("root").resolve(path.startsWith("/") ? path.substring(1) : path);
-    return Optional.of(new ProcessSnapshot(info.get(), key.get(), viaRoot, dir.resolve("exe"), deleted));
+    return new ProcessSnapshot(info, key, viaRoot, dir.resolve("exe"), deleted);
   }
 
   private Optional<String> readText(int pid, String file, int limit) {

@@ -82,6 +82,55 @@ class ProcFsTest {
     assertEquals(Optional.empty(), fs.status(77));
   }
 
+  /**
+   * A launcher that execs the application while the process is read (Java's jspawnhelper, runc): the path and command
+   * line of one program and the inode of the next would make the host decide about a process that does not exist.
+   */
+  @Test
+  void aProcessThatExecsWhileReadIsReadAgainAsItsNewProgram() throws IOException {
+    Path launcher = Files.writeString(tmp.resolve("jspawnhelper"), "launcher");
+    Path app = Files.writeString(tmp.resolve("tracedemo"), "app");
+    FakeProc proc = new FakeProc(Files.createDirectories(tmp.resolve("proc")));
+    Path dir = proc.addProcess(31, 31, List.of(31), "jspawnhelper", 5, launcher, List.of(launcher.toString()),
+        Map.of(), "0::/\n");
+    ProcFs fs = new ProcFs(proc.root);
+    int[] execs = {0};
+    ProcessSnapshot snap = fs.snapshot(31, () -> {
+      if (execs[0]++ == 0) { // exec, once: new exe link and command line
+        try {
+          Files.delete(dir.resolve("exe"));
+          Files.createSymbolicLink(dir.resolve("exe"), app);
+          FakeProc.write(dir.resolve("cmdline"), app + "\0-role\0cli\0");
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    }).orElseThrow();
+    assertEquals(2, execs[0], "read again after the exec");
+    assertEquals(app.toString(), snap.info().executable());
+    assertEquals(List.of(app.toString(), "-role", "cli"), snap.info().cmdline());
+    assertEquals(Files.getAttribute(app, "unix:ino"), snap.executableKey().inode());
+  }
+
+  @Test
+  void aProcessThatKeepsExecingIsLeftToItsExecEvent() throws IOException {
+    Path a = Files.writeString(tmp.resolve("a"), "a");
+    Path b = Files.writeString(tmp.resolve("b"), "b");
+    FakeProc proc = new FakeProc(Files.createDirectories(tmp.resolve("proc")));
+    Path dir = proc.addProcess(32, 32, List.of(32), "a", 5, a, List.of("a"), Map.of(), "0::/\n");
+    int[] execs = {0};
+    Optional<ProcessSnapshot> snap = new ProcFs(proc.root).snapshot(32, () -> {
+      try {
+        Files.delete(dir.resolve("exe"));
+        Files.createSymbolicLink(dir.resolve("exe"), execs[0]++ % 2 == 0 ? b : a);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    assertEquals(Optional.empty(), snap);
+    assertEquals(ProcFs.SNAPSHOT_ATTEMPTS, execs[0]);
+  }
+
   @Test
   void deletedExecutable() throws IOException {
     FakeProc proc = new FakeProc(Files.createDirectories(tmp.resolve("proc")));
