@@ -37,9 +37,10 @@ class RestartAndShortLivedE2ETest {
     Path bin = GoBuilder.build(GoToolchain.installed(), WholeTraceE2ETest.tracedemoSource(),
         work.resolve("tracedemo"), List.of(), Map.of("CGO_ENABLED", "0"));
     try (OtlpReceiver receiver = OtlpReceiver.start();
-        AgentProcess agent = AgentProcess.start(withStats(AgentProcess.exportingTo(receiver, "tracedemo")))) {
+        AgentProcess agent = AgentProcess.start(withStats(AgentProcess.exportingTo(receiver, "tracedemo")));
+        Servers started = new Servers()) {
       agent.awaitLine(l -> l.contains("agent started"), Duration.ofSeconds(60));
-      GoServer back = GoServer.start(bin, List.of(), List.of("-role", "back"));
+      GoServer back = started.add(GoServer.start(bin, List.of(), List.of("-role", "back")));
       agent.awaitLine(l -> l.contains("process instrumented pid=" + back.launcherPid()), Duration.ofSeconds(60));
       String backUrl = "http://127.0.0.1:" + back.port();
 
@@ -79,7 +80,7 @@ class RestartAndShortLivedE2ETest {
 
       // A restart: the new process is traced from its first request, without an attach.
       back.close();
-      GoServer restarted = GoServer.start(bin, List.of(), List.of("-role", "back"));
+      GoServer restarted = started.add(GoServer.start(bin, List.of(), List.of("-role", "back")));
       long t0 = System.nanoTime();
       HttpClient http = HttpClient.newHttpClient();
       assertEquals(200, http.send(HttpRequest.newBuilder(
@@ -93,6 +94,23 @@ class RestartAndShortLivedE2ETest {
           "the restart needed no attach");
       System.out.printf("restart: first request %.1f ms after listening, span exported%n", (sent - t0) / 1e6);
       restarted.close();
+    }
+  }
+
+  /** The Go servers a test started, stopped when it ends, whether it passed or not. */
+  private static final class Servers implements AutoCloseable {
+    private final List<GoServer> servers = new ArrayList<>();
+
+    GoServer add(GoServer s) {
+      servers.add(s);
+      return s;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      for (GoServer s : servers) {
+        s.close();
+      }
     }
   }
 
