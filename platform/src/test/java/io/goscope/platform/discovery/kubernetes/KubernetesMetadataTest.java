@@ -156,7 +156,12 @@ class KubernetesMetadataTest {
         pod("ops", "report-28000000-abcde", "uid-report", NODE, owner("Job", "report-28000000", "job-uid"),
             Map.of(), Map.of(), "report", "5".repeat(64))).create();
     startSource(KubernetesMetadataConfig.defaults());
-    await(WAIT, () -> describe("5".repeat(64), null).map(m -> "CronJob".equals(m.ownerKind())).orElse(false));
+    // The informers fill their caches asynchronously: wait until every pod is described and the job's owner known.
+    List<String> ids = List.of("1", "2", "3", "4", "5").stream().map(d -> d.repeat(64)).toList();
+    assertTrue(await(WAIT, () -> ids.stream().allMatch(id -> describe(id, null).isPresent())
+            && describe("5".repeat(64), null).map(m -> "CronJob".equals(m.ownerKind())).orElse(false)),
+        () -> "described: " + ids.stream().map(id -> id.charAt(0) + "=" + describe(id, null).map(
+            m -> String.valueOf(m.ownerKind())).orElse("absent")).toList() + "; requests: " + dispatcher.paths);
 
     WorkloadMetadata db = describe("1".repeat(64), null).orElseThrow();
     assertEquals("postgres", serviceName(db));
