@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * must find {@code net/http.serverHandler.ServeHTTP} through pclntab, struct offsets through Go 1.26 type metadata,
  * and produce one exact span per request.
  *
- * <p>The binary comes from {@code GOSCOPE_ESBUILD} (environment) or {@code -Dgoscope.esbuild}: the path of
+ * <p>The binary comes from {@code GOSCOPE_ESBUILD} (environment or system property): the path of
  * {@code package/bin/esbuild} from {@code npm pack @esbuild/linux-x64@0.28.2}. Skipped when absent, failed under CI.
  */
 class NewGoVersionE2ETest {
@@ -40,15 +40,7 @@ class NewGoVersionE2ETest {
   @BeforeAll
   static void requirements() {
     BpfAssumptions.assumeBpf();
-    String configured = System.getProperty("goscope.esbuild", System.getenv("GOSCOPE_ESBUILD"));
-    if (configured == null || configured.isBlank()) {
-      BpfAssumptions.skipOrFail("esbuild binary not configured: set GOSCOPE_ESBUILD or -Dgoscope.esbuild to "
-          + "package/bin/esbuild of `npm pack @esbuild/linux-x64@0.28.2`");
-    }
-    esbuild = Path.of(configured);
-    if (!Files.isExecutable(esbuild)) {
-      BpfAssumptions.skipOrFail("esbuild binary not executable: " + esbuild);
-    }
+    esbuild = io.goscope.testing.TestBinaries.esbuild();
   }
 
   /** esbuild serving a directory, traced by the agent. */

@@ -17,6 +17,9 @@ import java.util.regex.Pattern;
  * instead under {@code CI=true}, where a missing binary means the fetch failed.
  */
 public final class TestBinaries {
+  /** Path of esbuild's npm package binary ({@code .ci/fetch-test-binaries esbuild}): stripped, built with Go 1.26. */
+  public static final String ESBUILD = "GOSCOPE_ESBUILD";
+
   /** Paths of the {@code esbuild-matrix} binaries, one a line (or separated by the path separator). */
   public static final String ESBUILD_MATRIX = "GOSCOPE_ESBUILD_MATRIX";
 
@@ -50,6 +53,23 @@ public final class TestBinaries {
       BpfAssumptions.skipOrFail("cannot fetch " + release + " through the module proxy: " + e.getMessage());
       throw e;
     }
+  }
+
+  /**
+   * The esbuild binary of {@value #ESBUILD} (env or system property); skips, or fails under CI, when it is not set or
+   * not an executable file.
+   */
+  public static Path esbuild() {
+    String configured = System.getProperty(ESBUILD, System.getenv(ESBUILD));
+    if (configured == null || configured.isBlank()) {
+      BpfAssumptions.skipOrFail(ESBUILD + " not set: run ./.ci/fetch-test-binaries esbuild and pass its output (the"
+          + " Makefile's test target does)");
+    }
+    Path p = Path.of(configured);
+    if (!Files.isRegularFile(p) || !Files.isExecutable(p)) {
+      BpfAssumptions.skipOrFail(ESBUILD + "=" + p + " is not an executable file (did the fetch fail?)");
+    }
+    return p;
   }
 
   /**

@@ -205,10 +205,7 @@ class InspectReportTest {
 
   @Test
   void esbuildWillAttachWithTypeMetadataOffsets() throws Exception {
-    String p = System.getProperty("GOSCOPE_ESBUILD", System.getenv("GOSCOPE_ESBUILD"));
-    Assumptions.assumeTrue(p != null && Files.isRegularFile(Path.of(p)),
-        "GOSCOPE_ESBUILD not set (npm pack @esbuild/linux-x64@0.28.2; point it at package/bin/esbuild)");
-    Map<String, Object> r = report(Path.of(p));
+    Map<String, Object> r = report(io.goscope.testing.TestBinaries.esbuild());
     JsonNode json = JSON.readTree(JsonWriter.write(r));
     assertTrue(json.get("stripped").asBoolean());
     assertTrue(json.get("goVersion").asText().startsWith("go1.2"), json.get("goVersion").asText());

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.goscope.platform.sys.CapstoneX86Decoder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,10 +16,7 @@ import org.junit.jupiter.api.Test;
 class NewGoBinaryTest {
 
   private static Path esbuild() {
-    String p = System.getProperty("GOSCOPE_ESBUILD", System.getenv("GOSCOPE_ESBUILD"));
-    Assumptions.assumeTrue(p != null && Files.isRegularFile(Path.of(p)),
-        "GOSCOPE_ESBUILD not set (npm pack @esbuild/linux-x64 and point it at package/bin/esbuild)");
-    return Path.of(p);
+    return io.goscope.testing.TestBinaries.esbuild();
   }
 
   @Test
