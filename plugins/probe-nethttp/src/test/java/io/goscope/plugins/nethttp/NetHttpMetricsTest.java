@@ -9,36 +9,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import io.goscope.api.HistogramInstrument;
-import io.goscope.api.ProbeSpan;
-import io.goscope.api.TelemetrySink;
+import io.goscope.api.testing.RecordingSink;
+import io.goscope.api.testing.RecordingSink.Measurement;
 import io.opentelemetry.api.common.Attributes;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The {@code http.server.request.duration} measurements the decoder records, on byte fixtures. */
 class NetHttpMetricsTest {
-  private record Measurement(HistogramInstrument instrument, double value, Attributes attributes) {}
-
   private final NetHttpEventDecoder decoder = new NetHttpEventDecoder();
 
   private Measurement decode(EventFixture f) {
-    List<Measurement> measurements = new ArrayList<>();
-    List<ProbeSpan> spans = new ArrayList<>();
-    decoder.decode(f.build(), f.header(), new TelemetrySink() {
-      @Override
-      public void span(ProbeSpan span) {
-        spans.add(span);
-      }
-
-      @Override
-      public void histogram(HistogramInstrument instrument, double value, Attributes attributes) {
-        measurements.add(new Measurement(instrument, value, attributes));
-      }
-    });
-    assertEquals(1, spans.size(), "one span");
-    assertEquals(1, measurements.size(), "one measurement per record");
-    return measurements.get(0);
+    RecordingSink sink = new RecordingSink(Map.of(), Map.of());
+    decoder.decode(f.build(), f.header(), sink);
+    assertEquals(1, sink.spans.size(), "one span");
+    assertEquals(1, sink.measurements.size(), "one measurement per record");
+    return sink.measurements.get(0);
   }
 
   @Test
