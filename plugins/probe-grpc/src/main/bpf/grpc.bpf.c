@@ -444,16 +444,16 @@ static __always_inline int client_start(struct pt_regs *ctx, const char *method,
 }
 
 /*
- * Fills the record of the client span of c, ended now with the error (itab, data), and returns it reserved: the caller
- * submits it, or discards it when another probe ended the same call first. NULL when the ring buffer is full (counted).
+ * Fills the record of the client span of c (span key sk), ended now with the error (itab, data), and returns it
+ * reserved: the caller submits it, or discards it when another probe ended the same call first. NULL when the ring
+ * buffer is full (counted).
  */
-static __always_inline struct grpc_client_event *client_record(struct client_call *c, __u32 tgid, __u64 err_itab,
-							       __u64 err_data)
+static __always_inline struct grpc_client_event *client_record(struct client_call *c, const struct span_key *sk,
+							       __u64 err_itab, __u64 err_data)
 {
 	__u64 end_ns = bpf_ktime_get_ns();
 	__u8 propagation = GRPC_PROPAGATION_NONE;
-	struct span_key sk = span_key_of(c->span.trace.span_id, tgid);
-	__u8 *outcome = bpf_map_lookup_elem(&grpc_propagation, &sk);
+	__u8 *outcome = bpf_map_lookup_elem(&grpc_propagation, sk);
 	if (outcome)
 		propagation = *outcome; /* forgotten by client_done when the record is submitted */
 	struct grpc_client_event *e = gs_reserve(sizeof(*e), GRPC_RECORD_CLIENT);
@@ -508,7 +508,7 @@ static __always_inline void client_done(const struct span_key *sk, struct grpc_c
 static __always_inline void client_emit(struct client_call *c, __u32 tgid, __u64 err_itab, __u64 err_data)
 {
 	struct span_key sk = span_key_of(c->span.trace.span_id, tgid);
-	client_done(&sk, client_record(c, tgid, err_itab, err_data));
+	client_done(&sk, client_record(c, &sk, err_itab, err_data));
 }
 
 /* Entry of (*ClientConn).Invoke(cc, ctx, method, ...): method in P4, P5. */
@@ -587,15 +587,10 @@ int grpc_client_stream_finish(struct pt_regs *ctx)
 		return 0;
 	/* c is not read after the delete: a deleted LRU element may be reused at once. */
 	struct span_key pk = span_key_of(c->span.trace.span_id, sk.tgid);
-	struct grpc_client_event *e = client_record(c, sk.tgid, GO_ARG2(ctx), GO_ARG3(ctx));
-	if (!e) {
-		/* Ring buffer full (counted as lost): end the call all the same. */
-		bpf_map_delete_elem(&grpc_client_streams, &sk);
-		return 0;
-	}
+	struct grpc_client_event *e = client_record(c, &pk, GO_ARG2(ctx), GO_ARG3(ctx));
 	if (bpf_map_delete_elem(&grpc_client_streams, &sk) == 0)
-		client_done(&pk, e);
-	else
+		client_done(&pk, e); /* e NULL: ring buffer full (counted as lost), the call ends all the same */
+	else if (e)
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
